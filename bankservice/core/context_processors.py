@@ -1,0 +1,24 @@
+"""Navigation shown to a user: only the entries their roles may open."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from bankservice.branches.scope import has_perm
+
+# (label, url name, permission needed). Stage issues add their entries here.
+NAVIGATION = [
+    (_("Customers"), "customers:list", "customers.view_customer"),
+    (_("Branches"), "branches:list", "branches.view_branch"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = [
+        {"label": label, "url": reverse(name), "active": request.path.startswith(reverse(name))}
+        for label, name, perm in NAVIGATION
+        if has_perm(user, perm)
+    ]
+    return {"nav_items": items}

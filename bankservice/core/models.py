@@ -1,0 +1,73 @@
+"""Kernel models: API clients for integrators and the worker heartbeat."""
+
+import hashlib
+import hmac
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def api_scope_for_perm(perm: str) -> str:
+    """The API scope that grants a Django permission: view -> app:read, add/change/delete ->
+    app:write, a custom permission such as customers.reveal_pii -> customers:reveal_pii."""
+    app_label, _dot, codename = perm.partition(".")
+    verb = codename.split("_", 1)[0]
+    if verb == "view":
+        return f"{app_label}:read"
+    if verb in {"add", "change", "delete"}:
+        return f"{app_label}:write"
+    return f"{app_label}:{codename}"
+
+
+class ApiScope(models.TextChoices):
+    CUSTOMERS_READ = "customers:read", _("Read customers")
+    CUSTOMERS_WRITE = "customers:write", _("Create and update customers")
+    CUSTOMERS_PII = "customers:reveal_pii", _("Read full ID and phone numbers")
+    BRANCHES_READ = "branches:read", _("Read branches")
+
+
+class ApiClient(models.Model):
+    """A system that calls the API (core banking, a kiosk, a channel), with one key."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    key_prefix = models.CharField(_("key prefix"), max_length=16, unique=True, editable=False)
+    # SHA-256 of the whole key: keys are random and long, so no slow password hash is needed.
+    key_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    all_branches = models.BooleanField(_("all branches"), default=False)
+    branches = models.ManyToManyField(
+        "branches.Branch", blank=True, related_name="api_clients", verbose_name=_("branches")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def hash_key(raw_key: str) -> str:
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+    def key_matches(self, raw_key: str) -> bool:
+        return hmac.compare_digest(self.key_hash, self.hash_key(raw_key))
+
+
+class Heartbeat(models.Model):
+    """When a periodic task last ran on a worker: proves beat -> broker -> worker -> database."""
+
+    name = models.CharField(max_length=50, unique=True)
+    beat_at = models.DateTimeField()
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,16 @@
+"""Kernel periodic tasks (scheduled in settings.CELERY_BEAT_SCHEDULE)."""
+
+from celery import shared_task
+from django.core.management import call_command
+
+from .services import heartbeat_beat
+
+
+@shared_task(name="core.heartbeat", time_limit=30, ignore_result=True)
+def heartbeat() -> None:
+    heartbeat_beat(name="worker")
+
+
+@shared_task(name="core.clear_sessions", time_limit=600, ignore_result=True)
+def clear_sessions() -> None:
+    call_command("clearsessions")

@@ -1,0 +1,166 @@
+"""Writes to the customer record; each records an event in its transaction."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from bankservice.branches.scope import can_act_at
+from bankservice.core.errors import Conflict
+from bankservice.core.masking import mask_identifier, mask_phone
+from bankservice.events.services import record
+
+from .models import Customer
+
+EDITABLE_FIELDS = (
+    "core_banking_id",
+    "full_name",
+    "id_type",
+    "national_id",
+    "phone",
+    "email",
+    "date_of_birth",
+    "segment",
+    "is_elderly",
+    "has_disability",
+    "is_pregnant",
+    "preferred_language",
+    "consent_sms",
+    "consent_email",
+    "consent_phone",
+    "home_branch",
+)
+MASKERS = {"national_id": mask_identifier, "phone": mask_phone}
+REVEALABLE_FIELDS = ("national_id", "phone")
+
+
+def _for_log(field: str, value: Any) -> Any:
+    """A field's value as the event payload may hold it: masked, and JSON-friendly."""
+    if field in MASKERS:
+        return MASKERS[field](value)
+    if hasattr(value, "pk"):
+        return value.pk
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _check_branch(actor, perm: str, branch) -> None:
+    if branch is None or not can_act_at(actor, perm, branch.pk):
+        raise PermissionDenied(_("You may not manage customers of this branch."))
+
+
+def _check_duplicates(customer: Customer) -> None:
+    others = Customer.objects.exclude(pk=customer.pk)
+    if customer.core_banking_id and others.filter(core_banking_id=customer.core_banking_id).exists():
+        raise Conflict(
+            _("A customer with this core-banking ID already exists."), field="core_banking_id"
+        )
+    if (
+        customer.national_id
+        and others.filter(id_type=customer.id_type, national_id=customer.national_id).exists()
+    ):
+        raise Conflict(_("A customer with this ID number already exists."), field="national_id")
+
+
+def _validate(customer: Customer) -> None:
+    # Field validation and Customer.clean() (normalises ids and phones); uniqueness is checked
+    # by _check_duplicates, which answers with a conflict rather than a plain field error.
+    customer.full_clean(validate_unique=False, validate_constraints=False)
+    _check_duplicates(customer)
+
+
+def customer_create(*, actor, data: dict) -> Customer:
+    """Create a customer at a branch where the actor may add customers."""
+    customer = Customer(**{k: v for k, v in data.items() if k in EDITABLE_FIELDS})
+    _check_branch(actor, "customers.add_customer", getattr(customer, "home_branch", None))
+    _validate(customer)
+    try:
+        with transaction.atomic():
+            customer.save()
+            record(
+                type="customer.created",
+                actor=actor,
+                branch=customer.home_branch,
+                customer=customer,
+                subject=customer,
+                payload={f: _for_log(f, getattr(customer, f)) for f in EDITABLE_FIELDS},
+            )
+    except IntegrityError:
+        # Lost a race with another create of the same person: report it as the duplicate it is.
+        _check_duplicates(customer)
+        raise
+    return customer
+
+
+def customer_update(*, actor, customer: Customer, data: dict) -> Customer:
+    """Change a customer's fields; the event lists what changed (personal data masked)."""
+    with transaction.atomic():
+        # Locked so two tellers editing at once apply one after the other, not lost-update.
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        _check_branch(actor, "customers.change_customer", locked.home_branch)
+        before = {f: getattr(locked, f) for f in EDITABLE_FIELDS}
+        for field, value in data.items():
+            if field in EDITABLE_FIELDS:
+                setattr(locked, field, value)
+        _validate(locked)
+        if "home_branch" in data and locked.home_branch_id != before["home_branch"].pk:
+            _check_branch(actor, "customers.change_customer", locked.home_branch)
+        changed = [f for f in EDITABLE_FIELDS if getattr(locked, f) != before[f]]
+        if changed:
+            locked.save(update_fields=[*changed, "updated_at"])
+            record(
+                type="customer.updated",
+                actor=actor,
+                branch=locked.home_branch,
+                customer=locked,
+                subject=locked,
+                payload={
+                    "changed": {
+                        f: {"from": _for_log(f, before[f]), "to": _for_log(f, getattr(locked, f))}
+                        for f in changed
+                    }
+                },
+            )
+    return locked
+
+
+def customer_upsert(*, actor, core_banking_id: str, data: dict) -> tuple[Customer, bool]:
+    """Create or update the customer with this core-banking ID (for core-banking sync)."""
+    data = {**data, "core_banking_id": core_banking_id}
+    existing = Customer.objects.filter(core_banking_id=core_banking_id).first()
+    if existing is None:
+        try:
+            return customer_create(actor=actor, data=data), True
+        except Conflict as exc:
+            if exc.field != "core_banking_id":
+                raise
+            existing = Customer.objects.get(core_banking_id=core_banking_id)
+    if not Customer.objects.visible_to(actor, "customers.change_customer").filter(
+        pk=existing.pk
+    ).exists():
+        raise Conflict(
+            _("A customer with this core-banking ID exists outside your branches."),
+            field="core_banking_id",
+        )
+    return customer_update(actor=actor, customer=existing, data=data), False
+
+
+def customer_reveal_pii(*, actor, customer: Customer, fields=REVEALABLE_FIELDS) -> dict[str, str]:
+    """Return full ID and phone numbers to an actor allowed to see them; the look is audited."""
+    fields = [f for f in fields if f in REVEALABLE_FIELDS]
+    if not fields:
+        raise ValidationError({"fields": _("Name national_id and/or phone.")})
+    if not can_act_at(actor, "customers.reveal_pii", customer.home_branch_id):
+        raise PermissionDenied(_("Your role may not see full ID and phone numbers."))
+    with transaction.atomic():
+        record(
+            type="customer.pii_revealed",
+            actor=actor,
+            branch=customer.home_branch,
+            customer=customer,
+            subject=customer,
+            payload={"fields": fields},
+        )
+    return {f: getattr(customer, f) or "" for f in fields}

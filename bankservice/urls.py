@@ -1,0 +1,34 @@
+"""URL map: staff pages, admin, the REST API under /api/v1/, its schema and docs."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from bankservice.branches.api import BranchViewSet
+from bankservice.core import views as core_views
+from bankservice.customers.api import CustomerViewSet
+
+router = DefaultRouter(trailing_slash=False)
+router.include_root_view = False
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("branches", BranchViewSet, basename="branch")
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("customers/", include("bankservice.customers.urls")),
+    path("branches/", include("bankservice.branches.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

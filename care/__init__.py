@@ -1,0 +1,1 @@
+"""Care: the models arrive with the care issue."""

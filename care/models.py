@@ -1,0 +1,1 @@
+"""Models of this stage; see its issue."""

@@ -1,0 +1,1 @@
+"""Complaints: the models arrive with the complaints issue."""

@@ -1,0 +1,1 @@
+"""Consultation: the models arrive with the consultation issue."""

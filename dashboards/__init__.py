@@ -1,0 +1,1 @@
+"""Dashboards: the models arrive with the dashboards issue."""

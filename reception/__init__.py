@@ -1,0 +1,1 @@
+"""Reception: the models arrive with the reception issue."""

@@ -1,0 +1,1 @@
+"""Transactions: the models arrive with the transactions issue."""
