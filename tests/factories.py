@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from bankservice.branches.models import Branch, BusinessCalendar, OpeningHours, Region
 from bankservice.customers.models import Customer
-from bankservice.customers.validators import resident_id_check_digit
+from bankservice.customers.validators import birth_date_from_resident_id, resident_id_check_digit
 
 
 def make_resident_id(rng: random.Random | None = None, born: dt.date | None = None) -> str:
@@ -41,6 +41,7 @@ class CalendarFactory(factory.django.DjangoModelFactory):
 class BranchFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Branch
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"b{n:03d}")
     name = factory.LazyAttribute(lambda o: f"Branch {o.code}")
@@ -74,6 +75,9 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 
     full_name = factory.Faker("name", locale="zh_CN")
     national_id = factory.Sequence(lambda n: make_resident_id(random.Random(n)))
+    date_of_birth = factory.LazyAttribute(
+        lambda o: birth_date_from_resident_id(o.national_id) if o.national_id else None
+    )
     phone = factory.Sequence(lambda n: f"+86139{n:08d}")
     home_branch = factory.SubFactory(BranchFactory)
     core_banking_id = factory.Sequence(lambda n: f"CB{n:08d}")

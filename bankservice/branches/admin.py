@@ -7,8 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from .models import BusinessCalendar, CalendarDay, OpeningHours, Region, StaffMembership
-from .models import Branch
+from .models import Branch, BusinessCalendar, CalendarDay, OpeningHours, Region, StaffMembership
 from .services import calendar_import, membership_grant, membership_revoke
 
 

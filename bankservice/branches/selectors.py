@@ -9,6 +9,7 @@ def branch_list(*, principal):
     return (
         Branch.objects.visible_to(principal)
         .select_related("region", "calendar")
-        .prefetch_related(Prefetch("opening_hours", queryset=OpeningHours.objects.order_by(
-            "weekday", "opens_at")))
+        .prefetch_related(
+            Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at"))
+        )
     )

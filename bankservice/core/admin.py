@@ -7,8 +7,6 @@ from .models import ApiClient, Heartbeat
 from .services import apiclient_create, apiclient_rotate_key
 
 
-
-
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
     list_display = ["name", "key_prefix", "scopes", "all_branches", "is_active", "last_used_at"]

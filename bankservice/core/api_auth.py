@@ -45,7 +45,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if keyword != KEYWORD:
             return None
         raw_key = raw_key.strip()
-        parts = raw_key.split("_")
+        parts = raw_key.split("_", 2)  # the secret itself may contain "_"
         if len(parts) != 3 or parts[0] != "bsk":
             raise exceptions.AuthenticationFailed("Malformed API key.")
         client = (
@@ -56,9 +56,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if client is None or not client.key_matches(raw_key):
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
         apiclient_touch(client=client)
-        branch_ids = (
-            None if client.all_branches else frozenset(b.id for b in client.branches.all())
-        )
+        branch_ids = None if client.all_branches else frozenset(b.id for b in client.branches.all())
         principal = ApiClientPrincipal(
             client=client, branch_ids=branch_ids, scopes=frozenset(client.scopes)
         )

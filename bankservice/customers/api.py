@@ -59,6 +59,8 @@ class CustomerSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+        # Uniqueness is the service's to check: a duplicate is a 409 conflict, not a 400.
+        validators = []
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

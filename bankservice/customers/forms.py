@@ -44,6 +44,10 @@ class CustomerForm(forms.ModelForm):
     def clean_phone(self):
         return self._keep_if_blank("phone")
 
+    def validate_unique(self):
+        # Duplicates are the service's to find: it names the field and the existing record.
+        pass
+
     def service_data(self) -> dict:
         """Normalised field values for the service (Customer.clean() ran during validation)."""
         return {name: getattr(self.instance, name) for name in EDITABLE_FIELDS}

@@ -42,7 +42,10 @@ class Customer(models.Model):
     id_type = models.CharField(
         _("ID type"), max_length=20, choices=IdType.choices, default=IdType.RESIDENT_ID
     )
-    national_id = models.CharField(_("ID number"), max_length=20, null=True, blank=True)
+    # NULL, not "", when absent, so that customers without one do not collide.
+    national_id = models.CharField(  # noqa: DJ001
+        _("ID number"), max_length=20, unique=True, null=True, blank=True
+    )
     phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
     email = models.EmailField(_("e-mail"), blank=True)
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
@@ -78,11 +81,6 @@ class Customer(models.Model):
         verbose_name_plural = _("customers")
         permissions = [("reveal_pii", _("Can reveal full ID and phone numbers"))]
         constraints = [
-            models.UniqueConstraint(
-                fields=["id_type", "national_id"],
-                condition=Q(national_id__isnull=False),
-                name="customer_unique_national_id",
-            ),
             models.CheckConstraint(
                 condition=Q(segment__in=["standard", "priority", "private"]),
                 name="customer_segment_valid",
@@ -90,7 +88,6 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["home_branch", "full_name"], name="customer_branch_name_idx"),
-            models.Index(fields=["national_id"], name="customer_national_id_idx"),
         ]
 
     def __str__(self) -> str:

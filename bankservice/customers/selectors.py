@@ -9,7 +9,9 @@ def customer_list(*, principal, perm: str = "customers.view_customer"):
     return Customer.objects.visible_to(principal, perm).select_related("home_branch")
 
 
-def customer_possible_duplicates(*, principal, phone: str = "", national_id: str = "", exclude=None):
+def customer_possible_duplicates(
+    *, principal, phone: str = "", national_id: str = "", exclude=None
+):
     """Visible customers who share the phone or ID number (a family may share a phone)."""
     match = Q()
     if phone:

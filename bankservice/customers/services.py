@@ -51,24 +51,25 @@ def _check_branch(actor, perm: str, branch) -> None:
         raise PermissionDenied(_("You may not manage customers of this branch."))
 
 
-def _check_duplicates(customer: Customer) -> None:
+def customer_check_conflicts(*, customer: Customer) -> None:
+    """Raise Conflict if another customer holds this core-banking ID or ID number."""
     others = Customer.objects.exclude(pk=customer.pk)
-    if customer.core_banking_id and others.filter(core_banking_id=customer.core_banking_id).exists():
+    if (
+        customer.core_banking_id
+        and others.filter(core_banking_id=customer.core_banking_id).exists()
+    ):
         raise Conflict(
             _("A customer with this core-banking ID already exists."), field="core_banking_id"
         )
-    if (
-        customer.national_id
-        and others.filter(id_type=customer.id_type, national_id=customer.national_id).exists()
-    ):
+    if customer.national_id and others.filter(national_id=customer.national_id).exists():
         raise Conflict(_("A customer with this ID number already exists."), field="national_id")
 
 
 def _validate(customer: Customer) -> None:
     # Field validation and Customer.clean() (normalises ids and phones); uniqueness is checked
-    # by _check_duplicates, which answers with a conflict rather than a plain field error.
+    # by customer_check_conflicts, which answers with a conflict rather than a plain field error.
     customer.full_clean(validate_unique=False, validate_constraints=False)
-    _check_duplicates(customer)
+    customer_check_conflicts(customer=customer)
 
 
 def customer_create(*, actor, data: dict) -> Customer:
@@ -89,7 +90,7 @@ def customer_create(*, actor, data: dict) -> Customer:
             )
     except IntegrityError:
         # Lost a race with another create of the same person: report it as the duplicate it is.
-        _check_duplicates(customer)
+        customer_check_conflicts(customer=customer)
         raise
     return customer
 
@@ -137,9 +138,11 @@ def customer_upsert(*, actor, core_banking_id: str, data: dict) -> tuple[Custome
             if exc.field != "core_banking_id":
                 raise
             existing = Customer.objects.get(core_banking_id=core_banking_id)
-    if not Customer.objects.visible_to(actor, "customers.change_customer").filter(
-        pk=existing.pk
-    ).exists():
+    if (
+        not Customer.objects.visible_to(actor, "customers.change_customer")
+        .filter(pk=existing.pk)
+        .exists()
+    ):
         raise Conflict(
             _("A customer with this core-banking ID exists outside your branches."),
             field="core_banking_id",

@@ -16,7 +16,12 @@ from .filters import CustomerFilter
 from .forms import CustomerForm
 from .models import Customer
 from .selectors import customer_list, customer_possible_duplicates
-from .services import customer_create, customer_reveal_pii, customer_update
+from .services import (
+    customer_check_conflicts,
+    customer_create,
+    customer_reveal_pii,
+    customer_update,
+)
 
 PAGE_SIZE = 25
 TIMELINE_PAGE_SIZE = 20
@@ -54,6 +59,11 @@ def _save(request, form, *, save):
     if not form.is_valid():
         return None
     data = form.service_data()
+    try:
+        customer_check_conflicts(customer=form.instance)
+    except Conflict as exc:
+        form.add_error(exc.field, exc.message)
+        return None
     duplicates = customer_possible_duplicates(
         principal=request.user, phone=data["phone"], exclude=form.instance.pk
     )

@@ -63,5 +63,13 @@ class Event(models.Model):
         return f"{self.type} #{self.pk}"
 
     @property
+    def actor_label(self) -> str:
+        if self.actor_user is not None:
+            return self.actor_user.get_full_name() or self.actor_user.get_username()
+        if self.actor_client is not None:
+            return f"API: {self.actor_client.name}"
+        return str(_("system"))
+
+    @property
     def stage(self) -> str:
         return self.type.split(".", 1)[0]
