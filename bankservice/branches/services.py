@@ -44,6 +44,32 @@ def _sync_user_groups(user) -> None:
         user.save(update_fields=["is_staff"])
 
 
+DEFAULT_WEEKEND = [6, 7]
+
+
+def calendar_ensure(
+    *, code: str, name: str | None = None, weekend_days: list[int] | None = None
+) -> tuple[BusinessCalendar, bool]:
+    """Get or create a calendar; a name or weekend given changes an existing one."""
+    calendar = BusinessCalendar.objects.filter(code=code).first()
+    created = calendar is None
+    if created:
+        calendar = BusinessCalendar(
+            code=code,
+            name=name or code,
+            weekend_days=DEFAULT_WEEKEND if weekend_days is None else weekend_days,
+        )
+    else:
+        if name is not None:
+            calendar.name = name
+        if weekend_days is not None:
+            calendar.weekend_days = weekend_days
+    if created or name is not None or weekend_days is not None:
+        calendar.full_clean()
+        calendar.save()
+    return calendar, created
+
+
 @dataclass(frozen=True)
 class CalendarImportResult:
     created: int

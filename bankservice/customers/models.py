@@ -43,7 +43,7 @@ class Customer(models.Model):
         _("ID type"), max_length=20, choices=IdType.choices, default=IdType.RESIDENT_ID
     )
     # NULL, not "", when absent, so that customers without one do not collide.
-    national_id = models.CharField(  # noqa: DJ001
+    national_id = models.CharField(
         _("ID number"), max_length=20, unique=True, null=True, blank=True
     )
     phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
