@@ -102,7 +102,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env.str("SQLITE_PATH", default=str(VAR_DIR / "bankservice.sqlite3")),
+            "NAME": env.str("SQLITE_PATH", default="") or str(VAR_DIR / "bankservice.sqlite3"),
         }
     }
 _db = DATABASES["default"]
@@ -193,7 +193,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
-MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or str(VAR_DIR / "media")
 MEDIA_URL = "media/"
 
 # --- Security. With DEBUG off every production protection is on.
@@ -261,9 +261,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery: JSON only, bounded tasks, schedules in one place (django-celery-beat's DB scheduler).
-CELERY_BROKER_URL = env.str(
-    "CELERY_BROKER_URL",
-    default=REDIS_URL or f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}",
+CELERY_BROKER_URL = (
+    env.str("CELERY_BROKER_URL", default="")
+    or REDIS_URL
+    or f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}"
 )
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
