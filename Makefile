@@ -13,7 +13,7 @@ run: $(VENV)/.installed .env ## Install, migrate, load demo data once, start web
 	@$(MANAGE) collectstatic --noinput -v0
 	@$(MANAGE) seed_demo --if-empty
 	@echo "Starting web (http://127.0.0.1:$${WEB_PORT:-8000}), worker and beat. Ctrl-C stops all."
-	@$(BIN)/honcho -f Procfile start
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
 
 # Tests run with production settings (DEBUG off) except HTTPS, which the test client lacks.
 TEST_ENV := DEBUG=false SECURE_SSL_REDIRECT=false \

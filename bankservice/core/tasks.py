@@ -6,11 +6,11 @@ from django.core.management import call_command
 from .services import heartbeat_beat
 
 
-@shared_task(name="core.heartbeat", time_limit=30, ignore_result=True)
+@shared_task(name="core.heartbeat", soft_time_limit=20, time_limit=30, ignore_result=True)
 def heartbeat() -> None:
     heartbeat_beat(name="worker")
 
 
-@shared_task(name="core.clear_sessions", time_limit=600, ignore_result=True)
+@shared_task(name="core.clear_sessions", soft_time_limit=540, time_limit=600, ignore_result=True)
 def clear_sessions() -> None:
     call_command("clearsessions")
