@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "bankservice.branches",
     "bankservice.customers",
     "bankservice.events",
+    "bankservice.sla",
+    "bankservice.notify",
     # The stages of a customer's journey.
     "reception",
     "consultation",
@@ -289,6 +291,9 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.heartbeat", "schedule": timedelta(seconds=30)},
     # Expired sessions pile up in the database otherwise.
     "clear-sessions": {"task": "core.clear_sessions", "schedule": crontab(hour=3, minute=17)},
+    # [webhooks beat]
+    # [sla beat]
+    # [notify beat]
 }
 
 # --- E-mail and SMS gateway (used by notifications).
@@ -303,6 +308,15 @@ SMS_GATEWAY_URL = env.str("SMS_GATEWAY_URL", default="")
 SMS_GATEWAY_USERNAME = env.str("SMS_GATEWAY_USERNAME", default="")
 SMS_GATEWAY_PASSWORD = env.str("SMS_GATEWAY_PASSWORD", default="")
 SMS_SENDER_ID = env.str("SMS_SENDER_ID", default="BANK")
+
+# --- Webhooks (bankservice.events).
+# [webhooks settings]
+
+# --- Deadlines (bankservice.sla).
+# [sla settings]
+
+# --- Notifications (bankservice.notify).
+# [notify settings]
 
 # --- Logging: one line per record on stderr; the audit logger is never silenced.
 LOGGING = {

@@ -1,0 +1,1 @@
+"""Deadlines: models arrive with the mechanisms issue."""
