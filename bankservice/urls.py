@@ -9,11 +9,13 @@ from rest_framework.routers import DefaultRouter
 from bankservice.branches.api import BranchViewSet
 from bankservice.core import views as core_views
 from bankservice.customers.api import CustomerViewSet
+from bankservice.events.api import EventViewSet
 
 router = DefaultRouter(trailing_slash=False)
 router.include_root_view = False
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("branches", BranchViewSet, basename="branch")
+router.register("events", EventViewSet, basename="event")
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -27,6 +29,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("bankservice.customers.urls")),
     path("branches/", include("bankservice.branches.urls")),
+    path("audit/", include("bankservice.events.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -9,6 +9,7 @@ from bankservice.branches.scope import has_perm
 NAVIGATION = [
     (_("Customers"), "customers:list", "customers.view_customer"),
     (_("Branches"), "branches:list", "branches.view_branch"),
+    (_("Audit trail"), "events:audit", "events.view_event"),
 ]
 
 

@@ -24,6 +24,7 @@ class ApiScope(models.TextChoices):
     CUSTOMERS_WRITE = "customers:write", _("Create and update customers")
     CUSTOMERS_PII = "customers:reveal_pii", _("Read full ID and phone numbers")
     BRANCHES_READ = "branches:read", _("Read branches")
+    EVENTS_READ = "events:read", _("Read the event stream")
 
 
 class ApiClient(models.Model):

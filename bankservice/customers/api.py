@@ -15,6 +15,7 @@ from .selectors import customer_list
 from .services import (
     REVEALABLE_FIELDS,
     customer_create,
+    customer_merge,
     customer_reveal_pii,
     customer_update,
     customer_upsert,
@@ -78,6 +79,10 @@ class RevealSerializer(serializers.Serializer):
     )
 
 
+class MergeSerializer(serializers.Serializer):
+    duplicate = serializers.IntegerField(min_value=1, help_text="Id of the duplicate record.")
+
+
 class CustomerViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -94,6 +99,7 @@ class CustomerViewSet(
     action_perms = {
         "reveal": "customers.reveal_pii",
         "upsert": "customers.change_customer",
+        "merge": "customers.merge_customer",
     }
 
     def get_queryset(self):
@@ -158,3 +164,24 @@ class CustomerViewSet(
                 actor=request.user, customer=customer, fields=serializer.validated_data["fields"]
             )
         )
+
+    @extend_schema(
+        request=MergeSerializer,
+        responses={200: CustomerSerializer, 409: CONFLICT},
+        description="Merge a duplicate record into this one (its history moves to this timeline).",
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        perm = "customers.merge_customer"
+        survivor = get_object_or_404(customer_list(principal=request.user, perm=perm), pk=pk)
+        serializer = MergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        duplicate = (
+            customer_list(principal=request.user, perm=perm)
+            .filter(pk=serializer.validated_data["duplicate"])
+            .first()
+        )
+        if duplicate is None:
+            raise serializers.ValidationError({"duplicate": ["No such customer in your branches."]})
+        survivor = customer_merge(actor=request.user, survivor=survivor, duplicate=duplicate)
+        return Response(self.get_serializer(survivor).data)

@@ -69,6 +69,16 @@ class Customer(models.Model):
         related_name="customers",
         verbose_name=_("home branch"),
     )
+    # A duplicate merged into another record stays (its history is kept) but is no longer used.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_duplicates",
+        verbose_name=_("merged into"),
+    )
+    merged_at = models.DateTimeField(_("merged"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -79,11 +89,17 @@ class Customer(models.Model):
         ordering = ["full_name", "id"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        permissions = [("reveal_pii", _("Can reveal full ID and phone numbers"))]
+        permissions = [
+            ("reveal_pii", _("Can reveal full ID and phone numbers")),
+            ("merge_customer", _("Can merge duplicate customers")),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(segment__in=["standard", "priority", "private"]),
                 name="customer_segment_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=models.F("id")), name="customer_not_merged_into_itself"
             ),
         ]
         indexes = [

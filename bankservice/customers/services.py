@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bankservice.branches.scope import can_act_at
@@ -167,3 +168,74 @@ def customer_reveal_pii(*, actor, customer: Customer, fields=REVEALABLE_FIELDS) 
             payload={"fields": fields},
         )
     return {f: getattr(customer, f) or "" for f in fields}
+
+
+# Fields a survivor takes over from its duplicate when it has none of its own.
+MERGE_FILL_FIELDS = (
+    "core_banking_id",
+    "national_id",
+    "phone",
+    "email",
+    "date_of_birth",
+)
+
+
+def customer_merge(*, actor, survivor: Customer, duplicate: Customer) -> Customer:
+    """Merge a duplicate record into the survivor; the duplicate's history stays with it and
+    shows on the survivor's timeline. Blank fields of the survivor are filled from it."""
+    if survivor.pk == duplicate.pk:
+        raise ValidationError({"duplicate": _("A customer cannot be merged into itself.")})
+    with transaction.atomic():
+        # Both rows locked in id order, so two merges of the same pair cannot interleave.
+        locked = {
+            c.pk: c
+            for c in Customer.objects.select_for_update()
+            .filter(pk__in=[survivor.pk, duplicate.pk])
+            .order_by("pk")
+        }
+        survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+        for customer in (survivor, duplicate):
+            _check_branch(actor, "customers.merge_customer", customer.home_branch)
+            if customer.merged_into_id is not None:
+                raise Conflict(
+                    _("Customer %(id)s has already been merged.") % {"id": customer.pk},
+                    field="duplicate",
+                )
+        filled = [
+            f for f in MERGE_FILL_FIELDS if not getattr(survivor, f) and getattr(duplicate, f)
+        ]
+        taken = {f: getattr(duplicate, f) for f in filled}
+        # Unique values move: clear them on the duplicate first.
+        duplicate.merged_into = survivor
+        duplicate.merged_at = timezone.now()
+        for field in ("core_banking_id", "national_id"):
+            if field in taken:
+                setattr(duplicate, field, None)
+        duplicate.save(
+            update_fields=[
+                "merged_into",
+                "merged_at",
+                "core_banking_id",
+                "national_id",
+                "updated_at",
+            ]
+        )
+        for field, value in taken.items():
+            setattr(survivor, field, value)
+        if filled:
+            survivor.save(update_fields=[*filled, "updated_at"])
+        payload = {
+            "survivor": survivor.pk,
+            "duplicate": duplicate.pk,
+            "filled": {f: _for_log(f, v) for f, v in taken.items()},
+        }
+        for customer in (survivor, duplicate):
+            record(
+                type="customer.merged",
+                actor=actor,
+                branch=customer.home_branch,
+                customer=customer,
+                subject=customer,
+                payload=payload,
+            )
+    return survivor

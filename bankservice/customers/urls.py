@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:customer_id>/", views.customer_detail, name="detail"),
     path("<int:customer_id>/edit/", views.customer_edit, name="edit"),
     path("<int:customer_id>/reveal/", views.customer_reveal, name="reveal"),
+    path("<int:customer_id>/merge/", views.customer_merge_view, name="merge"),
 ]

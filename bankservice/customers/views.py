@@ -1,6 +1,7 @@
 """Staff pages: search, create, edit, and the customer page with its timeline."""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -15,10 +16,15 @@ from bankservice.events.selectors import customer_timeline
 from .filters import CustomerFilter
 from .forms import CustomerForm
 from .models import Customer
-from .selectors import customer_list, customer_possible_duplicates
+from .selectors import (
+    customer_list,
+    customer_merge_candidates,
+    customer_possible_duplicates,
+)
 from .services import (
     customer_check_conflicts,
     customer_create,
+    customer_merge,
     customer_reveal_pii,
     customer_update,
 )
@@ -28,9 +34,12 @@ TIMELINE_PAGE_SIZE = 20
 TIMELINE_STAGES = ("customer", "reception", "consultation", "transactions", "complaints", "care")
 
 
-def access_customer(user, customer_id: int, perm: str = "customers.view_customer") -> Customer:
+def access_customer(
+    user, customer_id: int, perm: str = "customers.view_customer", *, merged: bool = False
+) -> Customer:
     """The customer if `user` may act on it with `perm`; otherwise 404 (never reveal it exists)."""
-    customer = customer_list(principal=user, perm=perm).filter(pk=customer_id).first()
+    customers = customer_list(principal=user, perm=perm, merged=merged)
+    customer = customers.filter(pk=customer_id).first()
     if customer is None:
         raise Http404
     return customer
@@ -116,7 +125,11 @@ def customer_edit(request, customer_id: int):
 @require_perm("customers.view_customer")
 def customer_detail(request, customer_id: int):
     """The customer record and its timeline across every stage."""
-    return _render_detail(request, access_customer(request.user, customer_id))
+    customer = access_customer(request.user, customer_id, merged=True)
+    if customer.merged_into_id is not None:
+        messages.info(request, _("This record was merged; showing the record it was merged into."))
+        return redirect("customers:detail", customer.merged_into_id)
+    return _render_detail(request, customer)
 
 
 def _render_detail(request, customer: Customer, revealed: dict | None = None):
@@ -132,6 +145,9 @@ def _render_detail(request, customer: Customer, revealed: dict | None = None):
             "can_edit": can_act_at(
                 request.user, "customers.change_customer", customer.home_branch_id
             ),
+            "merge_candidates": customer_merge_candidates(principal=request.user, customer=customer)
+            if can_act_at(request.user, "customers.merge_customer", customer.home_branch_id)
+            else (),
             "timeline": timeline.get_page(request.GET.get("page")),
             "stages": TIMELINE_STAGES,
             "stage": stage,
@@ -146,3 +162,25 @@ def customer_reveal(request, customer_id: int):
     customer = access_customer(request.user, customer_id)
     revealed = customer_reveal_pii(actor=request.user, customer=customer)
     return _render_detail(request, customer, revealed)
+
+
+@require_POST
+@require_perm("customers.merge_customer")
+def customer_merge_view(request, customer_id: int):
+    """Merge the posted duplicate into this customer."""
+    perm = "customers.merge_customer"
+    survivor = access_customer(request.user, customer_id, perm)
+    try:
+        duplicate = access_customer(request.user, int(request.POST.get("duplicate", "")), perm)
+    except ValueError:
+        raise Http404 from None
+    try:
+        customer_merge(actor=request.user, survivor=survivor, duplicate=duplicate)
+    except (Conflict, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(
+            request,
+            _("Customer %(duplicate)s was merged into this record.") % {"duplicate": duplicate.pk},
+        )
+    return redirect("customers:detail", survivor.pk)

@@ -1,13 +1,22 @@
-"""Reading the event log."""
+"""Reading the event log, always within the reader's branch scope."""
 
 from .models import Event
 
+AUDIT_PERM = "events.view_event"
+
+
+def event_list(*, principal):
+    """Events the principal may audit; events without a branch only for bank-wide roles."""
+    return Event.objects.visible_to(principal, AUDIT_PERM).select_related(
+        "actor_user", "actor_client", "branch", "subject_type"
+    )
+
 
 def customer_timeline(*, customer, stage: str | None = None):
-    """A customer's events, newest first (the caller paginates)."""
-    events = Event.objects.filter(customer=customer).select_related(
-        "actor_user", "actor_client", "branch"
-    )
+    """A customer's events (and those of customers merged into it), newest first."""
+    from bankservice.customers.selectors import customer_merged_ids
+
+    events = Event.objects.filter(customer_id__in=customer_merged_ids(customer=customer))
     if stage:
         events = events.filter(type__startswith=f"{stage}.")
-    return events.order_by("-id")
+    return events.select_related("actor_user", "actor_client", "branch").order_by("-id")
