@@ -1,6 +1,7 @@
 """Merging duplicate customer records."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from bankservice.branches.models import Role
@@ -50,8 +51,9 @@ def test_merge_refuses_twice_itself_and_without_permission(manager, teller, bran
     customer_merge(actor=manager, survivor=survivor, duplicate=duplicate)
     with pytest.raises(Conflict):
         customer_merge(actor=manager, survivor=survivor, duplicate=duplicate)
-    with pytest.raises(Exception, match="itself"):
+    with pytest.raises(ValidationError) as excinfo:
         customer_merge(actor=manager, survivor=survivor, duplicate=survivor)
+    assert set(excinfo.value.message_dict) == {"duplicate"}
     other = CustomerFactory(home_branch=branch_a)
     api.force_authenticate(teller)
     url = f"/api/v1/customers/{survivor.pk}/merge"

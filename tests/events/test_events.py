@@ -42,9 +42,12 @@ def test_events_cannot_be_changed_even_with_raw_sql(teller, branch_a):
         "UPDATE events_event SET type = 'forged' WHERE id = %s",
         "DELETE FROM events_event WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [event.pk])
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [event.pk])
     with pytest.raises(DatabaseError), transaction.atomic():
         Event.objects.filter(pk=event.pk).update(payload={"forged": True})
     event.refresh_from_db()
