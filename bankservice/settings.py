@@ -278,6 +278,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that queues a task must not hang on an unreachable broker: the sweeps catch up.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 # Redis re-delivers an unacknowledged task after this long (the SQLAlchemy transport has no
 # such option: its options go to create_engine).
 CELERY_BROKER_TRANSPORT_OPTIONS = (
@@ -291,9 +293,32 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.heartbeat", "schedule": timedelta(seconds=30)},
     # Expired sessions pile up in the database otherwise.
     "clear-sessions": {"task": "core.clear_sessions", "schedule": crontab(hour=3, minute=17)},
-    # [webhooks beat]
-    # [sla beat]
-    # [notify beat]
+    # Webhooks: relays new events to subscribers. Every 10 s keeps receivers near real time; a
+    # run with nothing to do costs a few indexed queries per subscription. `expires` drops runs
+    # that waited in the broker while no worker was up (the next run catches up anyway).
+    "relay-webhooks": {
+        "task": "events.relay_webhooks",
+        "schedule": timedelta(seconds=10),
+        # expire_seconds, not expires: django-celery-beat's DatabaseScheduler drops the latter.
+        "options": {"expire_seconds": 10},
+    },
+    # Deadlines fall due all day: a sweep every 30 s breaches (and warns) within half a minute
+    # of due_at. Overlapping runs are safe (SKIP LOCKED); a run queued while no worker was up
+    # expires, and the next run catches up with everything that fell due meanwhile.
+    "sla-sweep": {
+        "task": "sla.sweep",
+        "schedule": timedelta(seconds=env.int("SLA_SWEEP_SECONDS", default=30)),
+        "options": {"expire_seconds": 25},
+    },
+    # Notifications are sent from the database, not from queued messages alone: this delivers
+    # those whose task was lost (broker down at commit), whose quiet hours or retry backoff
+    # ended, and flags rows a dead worker left in "sending" for a person. Expires so that sweeps
+    # do not pile up in the queue while no worker runs.
+    "notify-sweep": {
+        "task": "notify.sweep",
+        "schedule": timedelta(seconds=60),
+        "options": {"expire_seconds": 55},
+    },
 }
 
 # --- E-mail and SMS gateway (used by notifications).
@@ -310,13 +335,63 @@ SMS_GATEWAY_PASSWORD = env.str("SMS_GATEWAY_PASSWORD", default="")
 SMS_SENDER_ID = env.str("SMS_SENDER_ID", default="BANK")
 
 # --- Webhooks (bankservice.events).
-# [webhooks settings]
+# Attempts per delivery before it is dead-lettered (then only a manual re-send sends it).
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)
+# Retry n waits between half and all of BASE * 2**(n-1) seconds, at most CAP: with the defaults
+# 30 s, 1 min, 2 min ... 1 h, so a receiver may be down 2.5 to 5 hours before a dead letter.
+WEBHOOK_BACKOFF_BASE_SECONDS = env.int("WEBHOOK_BACKOFF_BASE_SECONDS", default=30)
+WEBHOOK_BACKOFF_CAP_SECONDS = env.int("WEBHOOK_BACKOFF_CAP_SECONDS", default=3600)
+# Per network step (connect, send, each read); keep it short: one subscription's sends are serial.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Events scanned and deliveries sent per subscription per relay batch.
+WEBHOOK_BATCH_SIZE = env.int("WEBHOOK_BATCH_SIZE", default=100)
+# How long the relay waits for a missing event id (a transaction still open) before it takes it
+# as rolled back; longer than any transaction that records events.
+WEBHOOK_GAP_GRACE_SECONDS = env.int("WEBHOOK_GAP_GRACE_SECONDS", default=120)
 
 # --- Deadlines (bankservice.sla).
-# [sla settings]
+# Due deadlines taken per transaction by the sweep (their row locks last one batch).
+SLA_SWEEP_BATCH_SIZE = env.int("SLA_SWEEP_BATCH_SIZE", default=500)
+# Batches per sweep run at most, so one run ends well inside its time limit; the rest waits 30 s.
+SLA_SWEEP_MAX_BATCHES = env.int("SLA_SWEEP_MAX_BATCHES", default=20)
+# A failing breach handler is retried after 30 s, doubling each time up to this many seconds.
+SLA_HANDLER_RETRY_MAX_SECONDS = env.int("SLA_HANDLER_RETRY_MAX_SECONDS", default=3600)
+# Calendar (BusinessCalendar code) for deadlines without a branch; none found: Mon–Fri only.
+SLA_DEFAULT_CALENDAR = env.str("SLA_DEFAULT_CALENDAR", default="cn")
 
 # --- Notifications (bankservice.notify).
-# [notify settings]
+# Which implementation backs each kind of message: "gateway" (the HTTP SMS gateway above),
+# "email" (Django's mail API, so EMAIL_BACKEND decides: SMTP in production, the console in
+# development), "console" (log only), "file" (JSON lines in NOTIFY_FILE_PATH), or a dotted path
+# to a bankservice.notify.channels.Channel subclass. SMS go to the console until a gateway is set.
+NOTIFY_SMS_CHANNEL = env.str("NOTIFY_SMS_CHANNEL", default="") or (
+    "gateway" if SMS_GATEWAY_URL else "console"
+)
+NOTIFY_EMAIL_CHANNEL = env.str("NOTIFY_EMAIL_CHANNEL", default="") or "email"
+NOTIFY_FILE_PATH = env.str("NOTIFY_FILE_PATH", default="") or str(VAR_DIR / "notifications.jsonl")
+# The JSON body POSTed to SMS_GATEWAY_URL. Placeholders in its strings: {to} (E.164), {to_digits}
+# (without "+"), {text}, {sender}, {reference} (our id, for the gateway to drop repeats),
+# {language}, {username}, {password}. Basic auth is sent when SMS_GATEWAY_USERNAME is set.
+SMS_GATEWAY_PAYLOAD = env.str("SMS_GATEWAY_PAYLOAD", default="") or (
+    '{"to": "{to}", "text": "{text}", "sender": "{sender}", "reference": "{reference}"}'
+)
+# Where the gateway's message id sits in its JSON answer (dotted path, e.g. "data.0.id").
+SMS_GATEWAY_PROVIDER_ID_FIELD = env.str("SMS_GATEWAY_PROVIDER_ID_FIELD", default="message_id")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=10.0)
+NOTIFY_EMAIL_TIMEOUT = env.float("NOTIFY_EMAIL_TIMEOUT", default=10.0)
+# Temporary failures are retried after base·2^(n-1) seconds (with jitter, capped) up to
+# NOTIFY_MAX_ATTEMPTS tries in all; then the notification is failed.
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+NOTIFY_RETRY_BASE_SECONDS = env.int("NOTIFY_RETRY_BASE_SECONDS", default=30)
+NOTIFY_RETRY_MAX_SECONDS = env.int("NOTIFY_RETRY_MAX_SECONDS", default=3600)
+# No messages in these hours (local time of the branch; a branch may set its own in the admin);
+# they wait until the end. "off" = no quiet hours.
+NOTIFY_QUIET_HOURS = env.str("NOTIFY_QUIET_HOURS", default="") or "21:00-08:00"
+# A row claimed this long ago without a result is flagged "outcome unknown" (never resent
+# automatically). Must exceed the longest task time limit (notify.sweep: 270 s).
+NOTIFY_SENDING_TIMEOUT_SECONDS = env.int("NOTIFY_SENDING_TIMEOUT_SECONDS", default=900)
+NOTIFY_SWEEP_BATCH_SIZE = env.int("NOTIFY_SWEEP_BATCH_SIZE", default=10)
+NOTIFY_SWEEP_BUDGET_SECONDS = env.int("NOTIFY_SWEEP_BUDGET_SECONDS", default=45)
 
 # --- Logging: one line per record on stderr; the audit logger is never silenced.
 LOGGING = {
@@ -325,11 +400,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # httpx logs every webhook and SMS request at INFO.
+    "loggers": {"axes": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
 
 # --- Product settings.
 # The demo data loader refuses to run when this is off (a production database).
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=DEBUG)
+# Messages (e.g. a new webhook secret, shown once) live in the session, not in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # Name shown in the header.
 SITE_TITLE = _("Branch service desk")

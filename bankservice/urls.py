@@ -10,12 +10,17 @@ from bankservice.branches.api import BranchViewSet
 from bankservice.core import views as core_views
 from bankservice.customers.api import CustomerViewSet
 from bankservice.events.api import EventViewSet
+from bankservice.events.webhook_api import WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 
 router = DefaultRouter(trailing_slash=False)
 router.include_root_view = False
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("branches", BranchViewSet, basename="branch")
 router.register("events", EventViewSet, basename="event")
+router.register(
+    "webhook-subscriptions", WebhookSubscriptionViewSet, basename="webhook-subscription"
+)
+router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns = [
     path("", core_views.home, name="home"),

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from bankservice import celery_app
 from bankservice.branches.models import Role
 from bankservice.branches.services import membership_grant
 from bankservice.core.services import apiclient_create
@@ -23,6 +24,43 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+def use_broker(url: str, transport_options: dict | None = None) -> None:
+    """Point the Celery app at another broker, dropping the pooled connections to the old one."""
+    celery_app.conf.broker_url = url
+    if transport_options is not None:
+        celery_app.conf.broker_transport_options = transport_options
+    # Celery caches a connection pool and a producer pool per app; both must go (what the app
+    # itself does after a fork).
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+    amqp = celery_app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
+@pytest.fixture(autouse=True)
+def _memory_broker():
+    # Nothing a test queues may reach the developer's SQLite broker or the shared Redis (a worker
+    # there would run it); tests call the task functions themselves.
+    old_url = celery_app.conf.broker_url
+    old_options = dict(celery_app.conf.broker_transport_options or {})
+    use_broker("memory://", {})
+    yield
+    use_broker(old_url, old_options)
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default(settings):
+    # The product defaults to Simplified Chinese; tests read English messages unless they ask
+    # for Chinese (tests/core/test_i18n.py, the browser tests).
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

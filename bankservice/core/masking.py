@@ -18,3 +18,13 @@ def mask_phone(value: str | None) -> str:
         return ""
     head = 6 if value.startswith("+86") else 4
     return mask_identifier(value, head=head, tail=4)
+
+
+def mask_email(value: str | None) -> str:
+    """chen.yi@example.cn -> c******@example.cn"""
+    if not value:
+        return ""
+    local, at, domain = value.partition("@")
+    if not at:
+        return MASK * len(value)
+    return local[:1] + MASK * max(len(local) - 1, 1) + "@" + domain

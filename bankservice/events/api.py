@@ -1,5 +1,6 @@
 """/api/v1/events: the event stream, read-only; poll with `after=<last id seen>`."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import pagination, serializers, viewsets
 
 from .filters import EventFilter
@@ -7,12 +8,18 @@ from .models import Event
 from .selectors import event_list
 
 
+class SubjectSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="app_label.model, e.g. customers.customer")
+    id = serializers.CharField()
+
+
 class EventSerializer(serializers.ModelSerializer):
+    """The same shape as a webhook body (docs/webhooks.md), plus who acted."""
+
     actor = serializers.CharField(source="actor_label", read_only=True)
     branch = serializers.SlugRelatedField(slug_field="code", read_only=True)
     customer = serializers.IntegerField(source="customer_id", read_only=True, allow_null=True)
-    object_type = serializers.SerializerMethodField()
-    object_id = serializers.CharField(source="subject_id", read_only=True)
+    subject = serializers.SerializerMethodField()
 
     class Meta:
         model = Event
@@ -23,15 +30,18 @@ class EventSerializer(serializers.ModelSerializer):
             "actor",
             "branch",
             "customer",
-            "object_type",
-            "object_id",
+            "subject",
             "payload",
         ]
 
-    def get_object_type(self, event) -> str | None:
+    @extend_schema_field(SubjectSerializer(allow_null=True))
+    def get_subject(self, event) -> dict | None:
         if event.subject_type is None:
             return None
-        return f"{event.subject_type.app_label}.{event.subject_type.model}"
+        return {
+            "type": f"{event.subject_type.app_label}.{event.subject_type.model}",
+            "id": event.subject_id,
+        }
 
 
 class EventStreamPagination(pagination.CursorPagination):

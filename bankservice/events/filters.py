@@ -16,10 +16,10 @@ class EventFilter(django_filters.FilterSet):
     user = django_filters.CharFilter(field_name="actor_user__username", label=_("User"))
     branch = django_filters.CharFilter(field_name="branch__code", label=_("Branch code"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer number"))
-    object_type = django_filters.CharFilter(
-        method="filter_object_type", label=_("Object type"), help_text=_("e.g. customers.customer")
+    subject_type = django_filters.CharFilter(
+        method="filter_subject_type", label=_("Object type"), help_text=_("e.g. customers.customer")
     )
-    object_id = django_filters.CharFilter(field_name="subject_id", label=_("Object id"))
+    subject_id = django_filters.CharFilter(field_name="subject_id", label=_("Object id"))
     since = django_filters.DateFilter(
         field_name="occurred_at", lookup_expr="date__gte", label=_("From date")
     )
@@ -37,6 +37,6 @@ class EventFilter(django_filters.FilterSet):
             return queryset.filter(type__startswith=value[:-1])
         return queryset.filter(type=value)
 
-    def filter_object_type(self, queryset, name, value):
+    def filter_subject_type(self, queryset, name, value):
         app_label, _dot, model = value.strip().lower().partition(".")
         return queryset.filter(subject_type__app_label=app_label, subject_type__model=model)

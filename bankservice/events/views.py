@@ -22,8 +22,8 @@ CSV_COLUMNS = [
     "actor",
     "branch",
     "customer",
-    "object_type",
-    "object_id",
+    "subject_type",
+    "subject_id",
     "payload",
 ]
 

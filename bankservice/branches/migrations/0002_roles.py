@@ -3,8 +3,9 @@
 Later stage apps grant their own permissions to these groups in their own data migrations.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from bankservice.branches.role_grants import grant_operation
 
 VIEW_ALL = ["branches.view_branch", "customers.view_customer"]
 EDIT_CUSTOMERS = ["customers.add_customer", "customers.change_customer"]
@@ -57,28 +58,6 @@ ROLE_PERMISSIONS = {
 }
 
 
-def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; these are needed now.
-    for label in ("auth", "branches", "customers", "core", "events"):
-        app_config = apps.get_app_config(label)
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-
-
-def remove_roles(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=ROLE_PERMISSIONS).delete()
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
@@ -88,4 +67,4 @@ class Migration(migrations.Migration):
         ("events", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(create_roles, remove_roles)]
+    operations = [grant_operation(ROLE_PERMISSIONS)]

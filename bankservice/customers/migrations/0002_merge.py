@@ -3,20 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def grant_merge(apps, schema_editor):
-    """Branch managers and administrators merge duplicates."""
-    from django.contrib.auth.management import create_permissions
-
-    app_config = apps.get_app_config("customers")
-    app_config.models_module = True
-    create_permissions(app_config, verbosity=0, apps=apps)
-    app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    perm = Permission.objects.get(content_type__app_label="customers", codename="merge_customer")
-    for group in Group.objects.filter(name__in=["branch_manager", "admin"]):
-        group.permissions.add(perm)
+from bankservice.branches.role_grants import grant_operation
 
 
 class Migration(migrations.Migration):
@@ -45,5 +32,8 @@ class Migration(migrations.Migration):
             model_name='customer',
             constraint=models.CheckConstraint(condition=models.Q(('merged_into', models.F('id')), _negated=True), name='customer_not_merged_into_itself'),
         ),
-        migrations.RunPython(grant_merge, migrations.RunPython.noop),
+        # Branch managers and administrators merge duplicates.
+        grant_operation(
+            dict.fromkeys(["branch_manager", "admin"], ["customers.merge_customer"])
+        ),
     ]
