@@ -10,12 +10,12 @@ creates and drops a database named bench_customers on that server.
 
 import argparse
 import os
-import warnings
 import random
 import statistics
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -128,8 +128,10 @@ def run(args) -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     total = Customer.objects.count()
-    print(f"database: {connection.vendor}; customers: {total:,} in {len(branches)} branches "
-          f"(loaded in {time.perf_counter() - start:.1f} s)")
+    print(
+        f"database: {connection.vendor}; customers: {total:,} in {len(branches)} branches "
+        f"(loaded in {time.perf_counter() - start:.1f} s)"
+    )
 
     teller = UserFactory(username="bench-teller")
     membership_grant(user=teller, role=Role.TELLER, branch=branches[0])

@@ -13,6 +13,7 @@ from tests.factories import CustomerFactory
 
 from .receiver import Receiver
 
+
 @pytest.fixture
 def receiver():
     server = Receiver().start()
