@@ -47,9 +47,7 @@ def grant_operation(role_permissions: dict[str, list[str]]) -> migrations.RunPyt
             for perm in perms if group else ():
                 app_label, codename = perm.split(".")
                 group.permissions.remove(
-                    *Permission.objects.filter(
-                        content_type__app_label=app_label, codename=codename
-                    )
+                    *Permission.objects.filter(content_type__app_label=app_label, codename=codename)
                 )
 
     return migrations.RunPython(grant, revoke)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from bankservice.branches.scope import can_act_at, has_perm
 from bankservice.core.decorators import require_perm
 from bankservice.core.errors import Conflict
+from bankservice.events.catalogue import STAGES
 from bankservice.events.selectors import customer_timeline
 
 from .filters import CustomerFilter
@@ -31,7 +32,6 @@ from .services import (
 
 PAGE_SIZE = 25
 TIMELINE_PAGE_SIZE = 20
-TIMELINE_STAGES = ("customer", "reception", "consultation", "transactions", "complaints", "care")
 
 
 def access_customer(
@@ -133,7 +133,7 @@ def customer_detail(request, customer_id: int):
 
 
 def _render_detail(request, customer: Customer, revealed: dict | None = None):
-    stage = request.GET.get("stage") if request.GET.get("stage") in TIMELINE_STAGES else None
+    stage = request.GET.get("stage") if request.GET.get("stage") in dict(STAGES) else None
     timeline = Paginator(customer_timeline(customer=customer, stage=stage), TIMELINE_PAGE_SIZE)
     return render(
         request,
@@ -149,7 +149,7 @@ def _render_detail(request, customer: Customer, revealed: dict | None = None):
             if can_act_at(request.user, "customers.merge_customer", customer.home_branch_id)
             else (),
             "timeline": timeline.get_page(request.GET.get("page")),
-            "stages": TIMELINE_STAGES,
+            "stages": STAGES,
             "stage": stage,
         },
     )

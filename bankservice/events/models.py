@@ -73,6 +73,12 @@ class Event(models.Model):
         return str(_("system"))
 
     @property
+    def label(self) -> str:
+        from .catalogue import event_label
+
+        return event_label(self.type)
+
+    @property
     def stage(self) -> str:
         return self.type.split(".", 1)[0]
 

@@ -253,10 +253,10 @@ def deadline_sweep(
     with one conditional ``UPDATE … WHERE id IN (…) AND state = 'open' AND …`` whose row count
     must match: under PostgreSQL's row locks or SQLite's write lock (which ignores SKIP LOCKED) it
     always does, and if it ever did not, the claim is undone and each row claimed on its own, so
-    only rows this sweep changed are handled. Then, per row, the event and the kind's handler run
-    in a savepoint inside the batch transaction: the handler's writes commit exactly when the
-    breach does. A handler that raises rolls back only its own savepoint; see
-    ``_breach_failed`` and ``_warn_batch`` for what happens then.
+    only rows this sweep changed are handled. Then each row's event is recorded and the kind's
+    handler called inside the batch transaction: the handler's writes commit exactly when the
+    breach does. A handler that raises is isolated (``_run_each``) and its deadline left open for
+    a retry (``_breach_failed``) or its warning given up (``_warn_batch``); the others go on.
     """
     now = now or timezone.now()
     batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
@@ -335,27 +335,24 @@ def _breach_batch(batch: list[Deadline], now: dt.datetime, result: SweepResult, 
         "retry_at": None,
         "last_error": "",
     }
-    for deadline in _claim(batch, _still_due(now), changes):
+    claimed = _claim(batch, _still_due(now), changes)
+    for deadline in claimed:
         for field, value in changes.items():
             setattr(deadline, field, value)
-        attempt = deadline.handler_failures + 1
+
+    def breach(deadline: Deadline) -> None:
+        _record("deadline.breached", deadline, None, attempt=deadline.handler_failures + 1)
         handlers = handlers_for(deadline.kind)
         if handlers is None:
             unhandled.add(deadline.kind)
-            _record("deadline.breached", deadline, None, attempt=attempt)
-            result.breached += 1
-            continue
-        try:
-            with transaction.atomic():  # the event and the handler's writes stand or fall together
-                _record("deadline.breached", deadline, None, attempt=attempt)
-                handlers.on_breach(deadline)
-        except SoftTimeLimitExceeded:
-            raise
-        except Exception as exc:
-            _breach_failed(deadline, now, exc)
-            result.breach_failed += 1
         else:
-            result.breached += 1
+            handlers.on_breach(deadline)
+
+    def failed(deadline: Deadline, exc: Exception) -> None:
+        _breach_failed(deadline, now, exc)
+        result.breach_failed += 1
+
+    result.breached += len(_run_each(claimed, breach, failed))
 
 
 def _breach_failed(deadline: Deadline, now: dt.datetime, exc: Exception) -> None:
@@ -403,38 +400,75 @@ def _warn_batch(batch: list[Deadline], now: dt.datetime, result: SweepResult, un
     A warning is advisory and only useful before the due time; retrying it would delay nothing
     that matters, while the breach is still handled (and retried) on its own.
     """
-    for deadline in _claim(batch, _still_to_warn(now), {"warned_at": now}):
+    claimed = _claim(batch, _still_to_warn(now), {"warned_at": now})
+    for deadline in claimed:
         deadline.warned_at = now
+
+    def warn(deadline: Deadline) -> None:
+        _record("deadline.warned", deadline, None)
         handlers = handlers_for(deadline.kind)
-        on_warning = handlers.on_warning if handlers is not None else None
-        if on_warning is None:
-            _record("deadline.warned", deadline, None)
-            result.warned += 1
+        if handlers is not None and handlers.on_warning is not None:
+            handlers.on_warning(deadline)
+
+    def failed(deadline: Deadline, exc: Exception) -> None:
+        logger.error(
+            "Warning handler for deadline %s (%s) failed; warning given up",
+            deadline.pk,
+            deadline.kind,
+            exc_info=exc,
+        )
+        _record(
+            "deadline.handler_failed",
+            deadline,
+            None,
+            step="warning",
+            attempt=1,
+            error=type(exc).__name__[:200],
+        )
+        result.warning_failed += 1
+
+    result.warned += len(_run_each(claimed, warn, failed))
+
+
+def _run_each(deadlines: list[Deadline], run, failed) -> list[Deadline]:
+    """Call ``run`` for each deadline inside the batch transaction; return those that succeeded.
+
+    Optimistic: the whole batch runs in one savepoint, so a batch costs one subtransaction, not
+    one per row (a PostgreSQL transaction holding more than 64 subtransactions slows snapshots
+    down for every session). If a call raises, that savepoint rolls back everything the batch
+    did so far (events, handlers' writes and their on_commit callbacks), the deadline that
+    raised goes to ``failed``, and the others run again, each in a savepoint of its own. So a
+    handler's committed effects happen exactly once, but a handler that ran before a batch-mate
+    failed is called a second time (the first call left no trace): handlers keep their effects
+    in the database or behind transaction.on_commit, as they must anyway.
+    """
+    current = None
+    try:
+        with transaction.atomic():
+            for current in deadlines:
+                run(current)
+        return deadlines
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:
+        if current is None:
+            raise
+        failed(current, exc)
+        culprit = current
+    done = []
+    for deadline in deadlines:
+        if deadline is culprit:
             continue
         try:
             with transaction.atomic():
-                _record("deadline.warned", deadline, None)
-                on_warning(deadline)
+                run(deadline)
         except SoftTimeLimitExceeded:
             raise
         except Exception as exc:
-            logger.error(
-                "Warning handler for deadline %s (%s) failed; warning given up",
-                deadline.pk,
-                deadline.kind,
-                exc_info=exc,
-            )
-            _record(
-                "deadline.handler_failed",
-                deadline,
-                None,
-                step="warning",
-                attempt=1,
-                error=type(exc).__name__[:200],
-            )
-            result.warning_failed += 1
+            failed(deadline, exc)
         else:
-            result.warned += 1
+            done.append(deadline)
+    return done
 
 
 def _backoff(failures: int) -> dt.timedelta:

@@ -75,9 +75,9 @@ def test_audit_trail_is_scoped_and_filtered(client, make_staff, branch_a, branch
     assert len(pattern.context["page"].object_list) == 2
     by_user = client.get(reverse("events:audit"), {"user": teller.username}).context["page"]
     assert len(by_user.object_list) == 5
-    assert not client.get(reverse("events:audit"), {"until": "2000-01-01"}).context[
-        "page"
-    ].object_list
+    assert (
+        not client.get(reverse("events:audit"), {"until": "2000-01-01"}).context["page"].object_list
+    )
     client.force_login(teller)
     assert client.get(reverse("events:audit")).status_code == 403
 

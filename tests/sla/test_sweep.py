@@ -148,32 +148,42 @@ def test_a_deadline_that_fell_due_while_no_worker_ran_is_handled_at_the_next_swe
 
 def test_a_failing_breach_handler_leaves_its_deadline_open_and_the_rest_goes_on(make, time_machine):
     first = make(at(SHANGHAI, 2026, 3, 6, 9))  # due Friday 17:00
-    last = make(at(SHANGHAI, 2026, 3, 6, 10))  # due Monday 10:00
-    broken = make()  # due Monday 17:00
-    handled = []
+    broken = make(at(SHANGHAI, 2026, 3, 6, 10))  # due Monday 10:00
+    last = make()  # due Monday 17:00
     fixed = False
+    calls = []
 
     def on_breach(deadline):
         # The handler writes, then (for one deadline) fails: its write must not survive.
-        Region.objects.create(code=f"h{deadline.pk}-{len(handled)}", name="written by a handler")
+        calls.append(deadline.pk)
+        Region.objects.create(code=f"h{deadline.pk}-{len(calls)}", name="written by a handler")
         if deadline.pk == broken.pk and not fixed:
             raise RuntimeError("escalation service unavailable")
-        handled.append(deadline.pk)
+
+    def written_by_handler(deadline):
+        return Region.objects.filter(code__startswith=f"h{deadline.pk}-").count()
 
     register_handler("test.reply", on_breach=on_breach)
     now = at(SHANGHAI, 2026, 3, 9, 18)
     result = deadline_sweep(now=now)
 
     assert (result.breached, result.breach_failed) == (2, 1)
-    assert handled == [first.pk, last.pk]
     assert states(first, broken, last) == [State.BREACHED, State.OPEN, State.BREACHED]
+    # The batch ran optimistically in one savepoint; when `broken` raised, the batch's work so
+    # far was rolled back and the others ran again one by one. Committed: exactly once each.
+    assert calls == [first.pk, broken.pk, first.pk, last.pk]
+    assert [written_by_handler(d) for d in (first, broken, last)] == [1, 0, 1]
+    for deadline in (first, last):
+        assert (
+            Event.objects.filter(type="deadline.breached", payload__deadline_id=deadline.pk).count()
+            == 1
+        )
     broken.refresh_from_db()
     assert (broken.handler_failures, broken.retry_at, broken.last_error) == (
         1,
         now + dt.timedelta(seconds=30),
         "RuntimeError",
     )
-    assert not Region.objects.filter(code__startswith=f"h{broken.pk}-").exists()
     assert not Event.objects.filter(
         type="deadline.breached", payload__deadline_id=broken.pk
     ).exists()
@@ -185,8 +195,10 @@ def test_a_failing_breach_handler_leaves_its_deadline_open_and_the_rest_goes_on(
     )
 
     # Before retry_at the sweep passes over it; after, it tries again and backs off further.
+    calls.clear()
     assert deadline_sweep(now=now + dt.timedelta(seconds=29)).breach_failed == 0
     assert deadline_sweep(now=now + dt.timedelta(seconds=30)).breach_failed == 1
+    assert calls == [broken.pk]
     broken.refresh_from_db()
     assert (broken.handler_failures, broken.retry_at) == (2, now + dt.timedelta(seconds=90))
 
@@ -196,11 +208,31 @@ def test_a_failing_breach_handler_leaves_its_deadline_open_and_the_rest_goes_on(
     assert deadline_sweep(now=later).breached == 1
     broken.refresh_from_db()
     assert (broken.state, broken.breached_at, broken.retry_at) == (State.BREACHED, later, None)
-    assert handled == [first.pk, last.pk, broken.pk]
+    assert written_by_handler(broken) == 1
     assert (
         Event.objects.filter(type="deadline.breached", payload__deadline_id=broken.pk).count() == 1
     )
     assert count("deadline.handler_failed") == 2
+    assert deadline_sweep(now=later + dt.timedelta(hours=1)).breached == 0
+
+
+def test_failures_in_a_big_batch_cost_one_replay_each_not_more(make):
+    deadlines = [make(at(SHANGHAI, 2026, 3, 2, 9) + dt.timedelta(minutes=i)) for i in range(6)]
+    bad = {deadlines[1].pk, deadlines[4].pk}
+    calls = []
+
+    def on_breach(deadline):
+        calls.append(deadline.pk)
+        if deadline.pk in bad:
+            raise ValueError("bad")
+
+    register_handler("test.reply", on_breach=on_breach)
+    result = deadline_sweep(now=at(SHANGHAI, 2026, 3, 9, 17))
+    assert (result.breached, result.breach_failed) == (4, 2)
+    # One optimistic pass up to the first failure, then each other row once on its own.
+    ids = [d.pk for d in deadlines]
+    assert calls == [*ids[:2], ids[0], *ids[2:]]
+    assert sorted(Deadline.objects.filter(state="open").values_list("pk", flat=True)) == sorted(bad)
 
 
 def test_the_retry_back_off_is_capped(make, settings):
@@ -285,9 +317,10 @@ def test_the_sweep_costs_a_fixed_number_of_queries_per_deadline(
     for day in range(10):
         make(at(SHANGHAI, 2026, 3, 2, 9) + dt.timedelta(hours=day))
     # Per batch: its savepoint (here, inside the test's transaction), SELECT … FOR UPDATE, the
-    # claiming UPDATE in its own savepoint, and the release; per deadline with a handler:
-    # savepoint, event INSERT, release. The warning pass finds nothing: savepoint, SELECT, release.
-    with django_assert_num_queries(6 + 10 * 3 + 3):
+    # claiming UPDATE in a savepoint, one savepoint around all events and handlers, the
+    # release; per deadline one event INSERT. The warning pass finds nothing: savepoint, SELECT,
+    # release.
+    with django_assert_num_queries(9 + 10 + 3):
         assert deadline_sweep(now=at(SHANGHAI, 2026, 3, 9, 17)).breached == 10
 
 
