@@ -158,8 +158,8 @@ def run() -> None:
     assert Deadline.objects.filter(state="breached").count() == DUE
     print(
         f"\nsweep: {result.breached:,} breached of {ROWS:,} open in {elapsed * 1000:.0f} ms "
-        f"= {result.breached / elapsed:,.0f} rows/s ({result.batches} batches; per row: claim, "
-        "event, handler)"
+        f"= {result.breached / elapsed:,.0f} rows/s ({result.batches} batches, one claim each; "
+        "per row: event, handler)"
     )
     print(
         f"  of which waiting on PostgreSQL: {timer.seconds * 1000:.0f} ms in {timer.count:,} "

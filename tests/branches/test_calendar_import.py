@@ -8,9 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from bankservice.branches.calendar import is_working_day
 from bankservice.branches.models import BusinessCalendar, CalendarDay
 from bankservice.branches.services import calendar_import
+from bankservice.sla.clock import BusinessClock
 from tests.factories import CalendarFactory
 
 DATA = resources.files("bankservice.branches").joinpath("data")
@@ -153,7 +153,8 @@ def test_not_an_ical_file_is_refused(calendar):
 def test_is_working_day_after_loading_the_2026_chinese_calendar(calendar, day, working):
     calendar_import(calendar=calendar, content=shipped("cn-2026.csv"), fmt="csv")
 
-    assert is_working_day(calendar, day) is working
+    clock = BusinessClock(zone="Asia/Shanghai", calendar=calendar)
+    assert clock.is_working_day(day) is working
 
 
 def test_shipped_chinese_calendars_match_the_state_council_notices(calendar):

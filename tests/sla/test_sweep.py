@@ -320,7 +320,7 @@ def test_the_sweep_costs_a_fixed_number_of_queries_per_deadline(
     # claiming UPDATE in a savepoint, one savepoint around all events and handlers, the
     # release; per deadline one event INSERT. The warning pass finds nothing: savepoint, SELECT,
     # release.
-    with django_assert_num_queries(9 + 10 + 3):
+    with django_assert_num_queries(8 + 10 + 3):
         assert deadline_sweep(now=at(SHANGHAI, 2026, 3, 9, 17)).breached == 10
 
 
