@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -72,3 +73,44 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ActedBy(models.Model):
+    """Who did it: a member of staff or an API client (a record of what happened keeps both)."""
+
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    actor_client = models.ForeignKey(
+        "core.ApiClient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("API client"),
+    )
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def actor_columns(actor) -> dict:
+        """The request's principal (a user, an API client, or None for the system) as columns."""
+        if getattr(actor, "is_api_client", False):
+            return {"actor_user": None, "actor_client": actor.client}
+        if actor is not None and getattr(actor, "is_authenticated", False):
+            return {"actor_user": actor, "actor_client": None}
+        return {"actor_user": None, "actor_client": None}
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor_user is not None:
+            return self.actor_user.get_full_name() or self.actor_user.get_username()
+        if self.actor_client is not None:
+            return f"API: {self.actor_client.name}"
+        return str(_("system"))

@@ -13,6 +13,7 @@ from .filters import CustomerFilter
 from .models import Customer
 from .selectors import customer_list
 from .services import (
+    EDITABLE_FIELDS,
     REVEALABLE_FIELDS,
     customer_create,
     customer_merge,
@@ -38,27 +39,7 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = [
-            "id",
-            "core_banking_id",
-            "full_name",
-            "id_type",
-            "national_id",
-            "phone",
-            "email",
-            "date_of_birth",
-            "segment",
-            "is_elderly",
-            "has_disability",
-            "is_pregnant",
-            "preferred_language",
-            "consent_sms",
-            "consent_email",
-            "consent_phone",
-            "home_branch",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *EDITABLE_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
         # Uniqueness is the service's to check: a duplicate is a 409 conflict, not a 400.
         validators = []

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from bankservice.core.admin_mixins import ReadOnlyAdminMixin
 from bankservice.core.errors import DomainError
 
 from .models import Event, WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -21,23 +22,13 @@ from .webhooks import validate_webhook_url
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "type", "occurred_at", "actor_user", "actor_client", "branch", "customer"]
     list_filter = ["type", "branch"]
     date_hierarchy = "occurred_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # --- Webhooks: subscriptions are configured here; deliveries are a read-only log with re-send.
-# Imported here rather than at the top so this section stays one appended block.
 
 
 class WebhookSubscriptionForm(forms.ModelForm):

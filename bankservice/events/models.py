@@ -1,36 +1,20 @@
 """The domain event log: one row per change, shared by timeline, audit trail and webhooks."""
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from bankservice.branches.scope import ScopedQuerySet
+from bankservice.core.models import ActedBy
 
 from .webhooks import validate_event_patterns, validate_webhook_url
 
 
-class Event(models.Model):
+class Event(ActedBy):
     """Something that happened to a customer or an object, by whom, where and when."""
 
     type = models.CharField(_("type"), max_length=80, db_index=True)
     occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("user"),
-    )
-    actor_client = models.ForeignKey(
-        "core.ApiClient",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("API client"),
-    )
     branch = models.ForeignKey(
         "branches.Branch", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -63,14 +47,6 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.pk}"
-
-    @property
-    def actor_label(self) -> str:
-        if self.actor_user is not None:
-            return self.actor_user.get_full_name() or self.actor_user.get_username()
-        if self.actor_client is not None:
-            return f"API: {self.actor_client.name}"
-        return str(_("system"))
 
     @property
     def label(self) -> str:

@@ -25,16 +25,10 @@ def record(
     """Write one event in the current transaction; if it rolls back the event goes with it."""
     if not transaction.get_connection().in_atomic_block:
         raise NotInTransaction(type)
-    actor_user = actor_client = None
-    if getattr(actor, "is_api_client", False):
-        actor_client = actor.client
-    elif actor is not None and getattr(actor, "is_authenticated", False):
-        actor_user = actor
     return Event.objects.create(
         type=type,
         occurred_at=timezone.now(),
-        actor_user=actor_user,
-        actor_client=actor_client,
+        **Event.actor_columns(actor),
         branch=branch,
         customer=customer,
         subject_type=ContentType.objects.get_for_model(subject) if subject is not None else None,

@@ -8,24 +8,14 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from bankservice.core.admin_mixins import ReadOnlyAdminMixin
 from bankservice.core.errors import DomainError
 
 from .models import BranchQuietHours, Notification, NotificationAttempt
 from .services import MANAGE_PERM, notification_retry
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class NotificationAttemptInline(ReadOnlyMixin, admin.TabularInline):
+class NotificationAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = NotificationAttempt
     extra = 0
     can_delete = False
@@ -43,7 +33,7 @@ class NotificationAttemptInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "created_at",

@@ -3,21 +3,12 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from bankservice.core.admin_mixins import ReadOnlyAdminMixin
+
 from .models import Deadline, DeadlineExtension
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class DeadlineExtensionInline(ReadOnlyMixin, admin.TabularInline):
+class DeadlineExtensionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = DeadlineExtension
     fields = ["at", "old_due_at", "new_due_at", "reason", "actor_user", "actor_client"]
     readonly_fields = fields
@@ -38,7 +29,7 @@ class HandlerFailingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Deadline)
-class DeadlineAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class DeadlineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "kind",

@@ -2,12 +2,13 @@
 
 import datetime as dt
 
-from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+from bankservice.core.models import ActedBy
 
 from .clock import Clock
 
@@ -153,7 +154,7 @@ class Deadline(models.Model):
         return self.state in OPEN_STATES
 
 
-class DeadlineExtension(models.Model):
+class DeadlineExtension(ActedBy):
     """One extension of a deadline: from when to when, why and by whom."""
 
     deadline = models.ForeignKey(
@@ -162,22 +163,6 @@ class DeadlineExtension(models.Model):
     old_due_at = models.DateTimeField(_("old due at"))
     new_due_at = models.DateTimeField(_("new due at"))
     reason = models.TextField(_("reason"))
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("user"),
-    )
-    actor_client = models.ForeignKey(
-        "core.ApiClient",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("API client"),
-    )
     at = models.DateTimeField(_("at"))
 
     class Meta:

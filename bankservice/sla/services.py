@@ -200,15 +200,13 @@ def deadline_extend(
         if deadline.warn_at is not None and deadline.warned_at is None:
             moved = clock.elapsed(old_due_at, new_due_at, clock=deadline.clock)
             deadline.warn_at = clock.add(deadline.warn_at, moved, clock=deadline.clock)
-        actor_user, actor_client = _actor_columns(actor)
         extension = DeadlineExtension.objects.create(
             deadline=deadline,
             old_due_at=old_due_at,
             new_due_at=new_due_at,
             reason=reason,
-            actor_user=actor_user,
-            actor_client=actor_client,
             at=timezone.now(),
+            **DeadlineExtension.actor_columns(actor),
         )
         deadline.due_at = new_due_at
         deadline.extended_count += 1
@@ -543,15 +541,6 @@ def _roll(deadline: Deadline, clock: BusinessClock, due: dt.datetime) -> dt.date
         logger.warning("Deadline %s: policy %s is not registered", deadline.pk, deadline.policy)
         return due
     return policy.roll(clock, due)
-
-
-def _actor_columns(actor) -> tuple:
-    # The same split as bankservice.events.services.record: a user or an API client.
-    if getattr(actor, "is_api_client", False):
-        return None, actor.client
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        return actor, None
-    return None, None
 
 
 def _record(type: str, deadline: Deadline, actor, **extra) -> None:

@@ -1,43 +1,20 @@
 """Two tellers at once: the database keeps one person one record and no edit is lost."""
 
 import random
-import threading
 
 import pytest
-from django.db import connection
 
 from bankservice.core.errors import Conflict
 from bankservice.customers.models import Customer
 from bankservice.customers.services import customer_create, customer_update
 from bankservice.events.models import Event
+from tests.concurrency import run_together
 from tests.conftest import requires_postgres
 from tests.factories import CustomerFactory, make_resident_id
 
 # serialized_rollback: the flush between transactional tests would drop the role groups that
 # a data migration created.
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def run_together(*calls):
-    """Run the calls in threads released at the same moment; return results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = call()
-        except Exception as exc:  # the test inspects what each call raised
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
 
 
 def test_two_tellers_creating_the_same_person_make_one_record(make_staff, branch_a):

@@ -1,40 +1,16 @@
 """Two workers at once on PostgreSQL: exactly one SMS leaves, whoever runs."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from bankservice.notify.models import Notification, NotificationStatus
 from bankservice.notify.services import notification_send, notification_sweep
 from bankservice.notify.tasks import send_notification
+from tests.concurrency import run_together
 from tests.conftest import requires_postgres
 
 # serialized_rollback: the flush between transactional tests would drop the role groups that
 # a data migration created.
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def run_together(*calls):
-    """Run the calls in threads released at the same moment; return results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = call()
-        except Exception as exc:  # the test inspects what each call raised
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
 
 
 def queue_sms(customer, text="Hi"):

@@ -13,6 +13,7 @@ from bankservice.events.models import Event
 from bankservice.sla.models import Deadline
 from bankservice.sla.policies import register_handler
 from bankservice.sla.services import deadline_meet, deadline_sweep
+from tests.concurrency import run_together
 from tests.conftest import requires_postgres
 
 from .conftest import SHANGHAI, at
@@ -42,28 +43,6 @@ def due_deadlines(branch, n: int) -> list[int]:
         for i in range(n)
     )
     return [row.pk for row in rows]
-
-
-def run_together(*calls):
-    """Run the calls in threads released at the same moment; return results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = call()
-        except Exception as exc:  # the test inspects what each call raised
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 class Recorder:

@@ -1,36 +1,13 @@
 """Two relays at once (PostgreSQL): each event reaches each receiver exactly once, in order."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from bankservice.events.models import WebhookAttempt, WebhookDelivery
 from bankservice.events.webhook_services import webhooks_relay
+from tests.concurrency import run_together
 from tests.conftest import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def run_together(*calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = call()
-        except Exception as exc:  # the test inspects what each call raised
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def test_two_relays_at_once_deliver_each_event_exactly_once(receiver, subscribe, emit):
