@@ -227,4 +227,5 @@ class StaffMembership(models.Model):
 
     def __str__(self) -> str:
         where = self.branch or self.region or _("whole bank")
-        return f"{self.user} · {self.role} · {where}"
+        role = Role(self.role.name).label if self.role.name in Role.values else self.role.name
+        return f"{self.user} · {role} · {where}"

@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import ApiClient, Heartbeat
 from .services import apiclient_create, apiclient_rotate_key
@@ -29,7 +30,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         )
         return None
 
-    @admin.action(description="Rotate the key of the selected clients")
+    @admin.action(description=gettext_lazy("Rotate the key of the selected clients"))
     def rotate_keys(self, request, queryset):
         for client in queryset:
             raw_key = apiclient_rotate_key(client=client)
@@ -46,3 +47,7 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+admin.site.site_header = gettext_lazy("Branch service desk administration")
+admin.site.site_title = gettext_lazy("Branch service desk")

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -47,14 +48,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw_key = raw_key.strip()
         parts = raw_key.split("_", 2)  # the secret itself may contain "_"
         if len(parts) != 3 or parts[0] != "bsk":
-            raise exceptions.AuthenticationFailed("Malformed API key.")
+            raise exceptions.AuthenticationFailed(_("Malformed API key."))
         client = (
             ApiClient.objects.filter(key_prefix=parts[1], is_active=True)
             .prefetch_related("branches")
             .first()
         )
         if client is None or not client.key_matches(raw_key):
-            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
         apiclient_touch(client=client)
         branch_ids = None if client.all_branches else frozenset(b.id for b in client.branches.all())
         principal = ApiClientPrincipal(

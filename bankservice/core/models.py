@@ -112,5 +112,5 @@ class ActedBy(models.Model):
         if self.actor_user is not None:
             return self.actor_user.get_full_name() or self.actor_user.get_username()
         if self.actor_client is not None:
-            return f"API: {self.actor_client.name}"
+            return _("API: %(name)s") % {"name": self.actor_client.name}
         return str(_("system"))

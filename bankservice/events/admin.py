@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from bankservice.core.admin_mixins import ReadOnlyAdminMixin
 from bankservice.core.errors import DomainError
@@ -100,7 +100,9 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def deactivate(self, request, queryset):
         self._each(request, queryset, webhook_subscription_deactivate)
 
-    @admin.action(description=gettext_lazy("Rotate the signing secret of the selected"))
+    @admin.action(
+        description=gettext_lazy("Rotate the signing secret of the selected subscriptions")
+    )
     def rotate_secret(self, request, queryset):
         for subscription in queryset:
             secret = webhook_subscription_rotate_secret(
@@ -184,6 +186,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         if queued:
             messages.success(
                 request,
-                _("%(count)d deliveries queued again; the relay sends them within seconds.")
+                ngettext(
+                    "%(count)d delivery queued again; the relay sends it within seconds.",
+                    "%(count)d deliveries queued again; the relay sends them within seconds.",
+                    queued,
+                )
                 % {"count": queued},
             )
