@@ -288,6 +288,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    # Tickets still open when their branch's day has ended are closed as unserved (and counted).
+    # Hourly, so every time zone's evening is caught within the hour.
+    "reception-close-day": {"task": "reception.close_unserved", "schedule": crontab(minute=5)},
     # Proves beat and a worker are alive end to end; /healthz reports the age of the last beat.
     "heartbeat": {"task": "core.heartbeat", "schedule": timedelta(seconds=30)},
     # Expired sessions pile up in the database otherwise.
@@ -391,6 +394,15 @@ NOTIFY_QUIET_HOURS = env.str("NOTIFY_QUIET_HOURS", default="") or "21:00-08:00"
 NOTIFY_SENDING_TIMEOUT_SECONDS = env.int("NOTIFY_SENDING_TIMEOUT_SECONDS", default=900)
 NOTIFY_SWEEP_BATCH_SIZE = env.int("NOTIFY_SWEEP_BATCH_SIZE", default=10)
 NOTIFY_SWEEP_BUDGET_SECONDS = env.int("NOTIFY_SWEEP_BUDGET_SECONDS", default=45)
+
+# --- Reception (queue tickets).
+# The kiosk and greeter issue tickets from this many minutes before opening.
+RECEPTION_ISSUE_EARLY_MINUTES = env.int("RECEPTION_ISSUE_EARLY_MINUTES", default=30)
+# Recalls of a called ticket before it can only be marked a no-show.
+RECEPTION_MAX_RECALLS = env.int("RECEPTION_MAX_RECALLS", default=2)
+# call-next retries when another counter claimed its candidate first (SQLite only; PostgreSQL
+# skips locked candidates).
+RECEPTION_CALL_ATTEMPTS = 5
 
 # --- Logging: one line per record on stderr; the audit logger is never silenced.
 LOGGING = {

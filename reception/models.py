@@ -1,1 +1,378 @@
-"""Models of this stage; see its issue."""
+"""Reception: the service catalogue, counters, visits and queue tickets of a branch."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from bankservice.branches.scope import ScopedQuerySet
+
+
+class ServiceCategory(models.TextChoices):
+    CASH = "cash", _("Cash and payments")
+    ACCOUNTS = "accounts", _("Accounts and cards")
+    LOANS = "loans", _("Loans and mortgages")
+    WEALTH = "wealth", _("Wealth management")
+    ENQUIRY = "enquiry", _("Enquiries")
+    OTHER = "other", _("Other")
+
+
+class ServiceType(models.Model):
+    """A service a branch queues customers for; services sharing a prefix share a number series."""
+
+    branch = models.ForeignKey(
+        "branches.Branch", on_delete=models.CASCADE, related_name="service_types"
+    )
+    code = models.SlugField(_("code"), max_length=30)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=80)
+    name_en = models.CharField(_("name (English)"), max_length=80)
+    prefix = models.CharField(
+        _("ticket prefix"), max_length=1, help_text=_("One capital letter: A, B, V …")
+    )
+    category = models.CharField(
+        _("category"), max_length=10, choices=ServiceCategory.choices, default=ServiceCategory.OTHER
+    )
+    target_wait_minutes = models.PositiveSmallIntegerField(_("target wait (minutes)"), default=15)
+    expected_service_minutes = models.PositiveSmallIntegerField(
+        _("expected service time (minutes)"), default=8
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("order on the kiosk"), default=0)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_branch_field = "branch_id"
+
+    class Meta:
+        ordering = ["branch", "sort_order", "code"]
+        verbose_name = _("service type")
+        verbose_name_plural = _("service types")
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "code"], name="servicetype_unique_code"),
+            models.CheckConstraint(
+                condition=Q(prefix__regex=r"^[A-Z]$"), name="servicetype_prefix_letter"
+            ),
+            models.CheckConstraint(
+                condition=Q(expected_service_minutes__gte=1), name="servicetype_service_time_pos"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix} · {self.name}"
+
+    @property
+    def name(self) -> str:
+        """The name in the active language."""
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+
+class CounterState(models.TextChoices):
+    OPEN = "open", _("Open")
+    PAUSED = "paused", _("Paused")
+    CLOSED = "closed", _("Closed")
+
+
+class Counter(models.Model):
+    """A service point (window, desk) where a member of staff calls and serves tickets."""
+
+    branch = models.ForeignKey("branches.Branch", on_delete=models.CASCADE, related_name="counters")
+    number = models.PositiveSmallIntegerField(_("number"))
+    name = models.CharField(_("name"), max_length=60, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=CounterState.choices, default=CounterState.CLOSED
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="counters",
+        verbose_name=_("signed-in staff"),
+    )
+    services = models.ManyToManyField(
+        ServiceType, through="CounterService", related_name="counters", verbose_name=_("services")
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_branch_field = "branch_id"
+
+    class Meta:
+        ordering = ["branch", "number"]
+        verbose_name = _("counter")
+        verbose_name_plural = _("counters")
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "number"], name="counter_unique_number"),
+            # A member of staff works at one counter at a time.
+            models.UniqueConstraint(
+                fields=["staff"], condition=Q(staff__isnull=False), name="counter_one_per_staff"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["open", "paused", "closed"]), name="counter_state_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or str(_("Counter %(number)s") % {"number": self.number})
+
+
+class CounterService(models.Model):
+    """A service a counter serves; a lower preference is called first."""
+
+    counter = models.ForeignKey(Counter, on_delete=models.CASCADE, related_name="service_links")
+    service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="+")
+    preference = models.PositiveSmallIntegerField(_("preference"), default=1)
+
+    class Meta:
+        ordering = ["counter", "preference"]
+        verbose_name = _("counter service")
+        verbose_name_plural = _("counter services")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["counter", "service_type"], name="counterservice_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.counter} · {self.service_type} ({self.preference})"
+
+
+class PriorityRule(models.Model):
+    """How a branch orders its queue. Each weight moves a ticket ahead by that many minutes;
+    after `max_wait_minutes` any ticket goes first, so nobody waits for ever."""
+
+    branch = models.OneToOneField(
+        "branches.Branch", on_delete=models.CASCADE, related_name="priority_rule"
+    )
+    appointment_minutes = models.PositiveSmallIntegerField(_("appointment on time"), default=15)
+    priority_segment_minutes = models.PositiveSmallIntegerField(_("priority customer"), default=5)
+    private_segment_minutes = models.PositiveSmallIntegerField(
+        _("private banking customer"), default=10
+    )
+    elderly_minutes = models.PositiveSmallIntegerField(_("elderly"), default=10)
+    disability_minutes = models.PositiveSmallIntegerField(_("disability"), default=15)
+    pregnant_minutes = models.PositiveSmallIntegerField(_("pregnant"), default=15)
+    transferred_minutes = models.PositiveSmallIntegerField(_("transferred visit"), default=10)
+    max_wait_minutes = models.PositiveSmallIntegerField(
+        _("maximum wait before a ticket goes first"), default=45
+    )
+
+    class Meta:
+        verbose_name = _("priority rule")
+        verbose_name_plural = _("priority rules")
+
+    def __str__(self) -> str:
+        return str(_("Priority rule of %(branch)s") % {"branch": self.branch})
+
+
+class DailySequence(models.Model):
+    """The last number given today for a prefix at a branch (A001, A002 …, reset each day)."""
+
+    branch = models.ForeignKey("branches.Branch", on_delete=models.CASCADE, related_name="+")
+    business_date = models.DateField()
+    prefix = models.CharField(max_length=1)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["branch", "business_date", "prefix"], name="dailysequence_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_date} {self.prefix}{self.last_number:03d}"
+
+
+class DeviceKind(models.TextChoices):
+    KIOSK = "kiosk", _("Ticket kiosk")
+    DISPLAY = "display", _("Display board")
+
+
+def new_device_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Device(models.Model):
+    """A kiosk or display screen in a branch; it opens its page with an unguessable token
+    instead of a staff login (revoke it by deactivating the device)."""
+
+    branch = models.ForeignKey("branches.Branch", on_delete=models.CASCADE, related_name="devices")
+    kind = models.CharField(_("kind"), max_length=10, choices=DeviceKind.choices)
+    name = models.CharField(_("name"), max_length=60)
+    token = models.CharField(max_length=40, unique=True, default=new_device_token, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    chime = models.BooleanField(_("chime on call"), default=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_branch_field = "branch_id"
+
+    class Meta:
+        ordering = ["branch", "kind", "name"]
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.name}"
+
+
+class VisitSource(models.TextChoices):
+    GREETER = "greeter", _("Greeter")
+    KIOSK = "kiosk", _("Kiosk")
+    REMOTE = "remote", _("Remote check-in")
+    APPOINTMENT = "appointment", _("Appointment")
+    API = "api", _("API")
+
+
+class Visit(models.Model):
+    """One customer's visit to a branch; transfers add tickets to the same visit."""
+
+    branch = models.ForeignKey("branches.Branch", on_delete=models.PROTECT, related_name="visits")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="visits",
+        verbose_name=_("customer"),
+    )
+    source = models.CharField(_("source"), max_length=12, choices=VisitSource.choices)
+    arrived_at = models.DateTimeField(_("arrived at"))
+
+    objects = ScopedQuerySet.as_manager()
+    scope_branch_field = "branch_id"
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        indexes = [models.Index(fields=["branch", "arrived_at"], name="visit_branch_time_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.branch}"
+
+
+class TicketStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    CALLED = "called", _("Called")
+    SERVING = "serving", _("Being served")
+    PARKED = "parked", _("Parked")
+    COMPLETED = "completed", _("Completed")
+    NO_SHOW = "no_show", _("No-show")
+    TRANSFERRED = "transferred", _("Transferred")
+    UNSERVED = "unserved", _("Closed unserved")
+
+
+# A ticket in these states still holds a place in the branch.
+OPEN_STATES = (
+    TicketStatus.WAITING,
+    TicketStatus.CALLED,
+    TicketStatus.SERVING,
+    TicketStatus.PARKED,
+)
+TERMINAL_STATES = (
+    TicketStatus.COMPLETED,
+    TicketStatus.NO_SHOW,
+    TicketStatus.TRANSFERRED,
+    TicketStatus.UNSERVED,
+)
+# At a counter: the one ticket a counter is busy with.
+AT_COUNTER_STATES = (TicketStatus.CALLED, TicketStatus.SERVING)
+
+
+def new_public_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Ticket(models.Model):
+    """A place in a queue: issued, called to a counter, served, completed (or not)."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="tickets")
+    branch = models.ForeignKey("branches.Branch", on_delete=models.PROTECT, related_name="tickets")
+    service_type = models.ForeignKey(
+        ServiceType, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("service")
+    )
+    business_date = models.DateField(_("business date"))
+    prefix = models.CharField(max_length=1)
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(_("number"), max_length=8)
+    status = models.CharField(
+        _("status"), max_length=12, choices=TicketStatus.choices, default=TicketStatus.WAITING
+    )
+    # When the customer first joined a queue in this visit: a transfer keeps it.
+    arrived_at = models.DateTimeField(_("arrived at"))
+    issued_at = models.DateTimeField(_("issued at"))
+    # arrived_at moved earlier by the priority rule's weights: the queue is ordered by it.
+    priority_at = models.DateTimeField()
+    priority_reasons = models.JSONField(default=list, blank=True)
+    is_appointment = models.BooleanField(default=False)
+    counter = models.ForeignKey(
+        Counter, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+    )
+    # Transferred or parked to one counter: only that counter calls it.
+    reserved_counter = models.ForeignKey(
+        Counter, on_delete=models.SET_NULL, null=True, blank=True, related_name="reserved_tickets"
+    )
+    served_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    called_at = models.DateTimeField(null=True, blank=True)
+    recall_count = models.PositiveSmallIntegerField(default=0)
+    serving_started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+    transferred_from = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="transferred_to"
+    )
+    public_token = models.CharField(max_length=32, unique=True, default=new_public_token)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_branch_field = "branch_id"
+
+    class Meta:
+        ordering = ["priority_at", "id"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["branch", "business_date", "prefix", "sequence"],
+                name="ticket_unique_number",
+            ),
+            # A counter is busy with one ticket at a time.
+            models.UniqueConstraint(
+                fields=["counter"],
+                condition=Q(status__in=["called", "serving"]),
+                name="ticket_one_per_counter",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "waiting",
+                        "called",
+                        "serving",
+                        "parked",
+                        "completed",
+                        "no_show",
+                        "transferred",
+                        "unserved",
+                    ]
+                ),
+                name="ticket_status_valid",
+            ),
+        ]
+        indexes = [
+            # call-next: the waiting tickets of a branch's services, in queue order.
+            models.Index(
+                fields=["service_type", "priority_at"],
+                condition=Q(status="waiting"),
+                name="ticket_waiting_queue_idx",
+            ),
+            models.Index(fields=["branch", "business_date"], name="ticket_branch_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

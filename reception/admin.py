@@ -1,0 +1,47 @@
+"""Reception configuration: services, counters, priority rules, kiosks and boards."""
+
+from django.contrib import admin
+
+from bankservice.core.admin_mixins import ReadOnlyAdminMixin
+
+from .models import Counter, CounterService, Device, PriorityRule, ServiceType, Ticket
+
+
+@admin.register(ServiceType)
+class ServiceTypeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_zh", "name_en", "prefix", "branch", "target_wait_minutes"]
+    list_filter = ["branch", "category", "is_active"]
+    search_fields = ["code", "name_zh", "name_en"]
+
+
+class CounterServiceInline(admin.TabularInline):
+    model = CounterService
+    extra = 1
+
+
+@admin.register(Counter)
+class CounterAdmin(admin.ModelAdmin):
+    list_display = ["number", "name", "branch", "state", "staff"]
+    list_filter = ["branch", "state"]
+    inlines = [CounterServiceInline]
+    # State and staff change when staff sign in at the console, not here.
+    readonly_fields = ["state", "staff"]
+
+
+@admin.register(PriorityRule)
+class PriorityRuleAdmin(admin.ModelAdmin):
+    list_display = ["branch", "max_wait_minutes"]
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "branch", "is_active"]
+    list_filter = ["branch", "kind", "is_active"]
+    readonly_fields = ["token"]
+
+
+@admin.register(Ticket)
+class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["number", "branch", "business_date", "service_type", "status", "counter"]
+    list_filter = ["branch", "status", "business_date"]
+    search_fields = ["number"]

@@ -1,0 +1,231 @@
+"""Reads for reception: queues, estimated waits, the floor view and the display board feed."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Avg, Count, F, Min, Q
+from django.utils import timezone
+
+from .models import AT_COUNTER_STATES, Counter, CounterState, ServiceType, Ticket, TicketStatus
+
+# Recent service times set the estimate; older ones say little about today's staff and mix.
+RECENT_SERVICES = 30
+
+
+def ticket_list(*, principal, perm: str = "reception.view_ticket"):
+    return Ticket.objects.visible_to(principal, perm).select_related(
+        "service_type", "counter", "visit__customer", "branch"
+    )
+
+
+def counter_list(*, principal, perm: str = "reception.view_counter"):
+    return (
+        Counter.objects.visible_to(principal, perm)
+        .select_related("branch", "staff")
+        .prefetch_related("service_links__service_type")
+    )
+
+
+def service_type_list(*, principal, perm: str = "reception.view_servicetype"):
+    return ServiceType.objects.visible_to(principal, perm).select_related("branch")
+
+
+def mean_service_time(service_type: ServiceType) -> dt.timedelta:
+    """The mean of the service's last RECENT_SERVICES completed tickets at its branch, or the
+    configured expectation when there is no history yet."""
+    recent = (
+        Ticket.objects.filter(
+            service_type=service_type,
+            status=TicketStatus.COMPLETED,
+            serving_started_at__isnull=False,
+        )
+        .order_by("-finished_at")
+        .values_list("serving_started_at", "finished_at")[:RECENT_SERVICES]
+    )
+    durations = [finished - started for started, finished in recent]
+    if not durations:
+        return dt.timedelta(minutes=service_type.expected_service_minutes)
+    return sum(durations, dt.timedelta()) / len(durations)
+
+
+@dataclass(frozen=True)
+class QueuePosition:
+    ahead: int
+    estimated_wait: dt.timedelta
+
+
+def _counters_for(service_type: ServiceType) -> tuple[int, int]:
+    """(open counters serving the service, of which idle)."""
+    counters = Counter.objects.filter(
+        service_links__service_type=service_type, state=CounterState.OPEN
+    ).annotate(busy=Count("tickets", filter=Q(tickets__status__in=AT_COUNTER_STATES)))
+    open_count = idle = 0
+    for counter in counters:
+        open_count += 1
+        idle += counter.busy == 0
+    return open_count, idle
+
+
+def estimate_wait(*, ahead: int, open_counters: int, idle_counters: int, mean: dt.timedelta):
+    """Expected wait of a customer with `ahead` people before them in the queue.
+
+    Idle counters take the first people at once. Otherwise every counter is busy with a
+    customer who is on average half-way through: the first counter frees up after mean/2, and
+    the queue then moves at `open_counters` customers per `mean`.
+    """
+    if ahead < idle_counters:
+        return dt.timedelta()
+    servers = max(open_counters, 1)
+    return mean * ((ahead - idle_counters) / servers + 0.5)
+
+
+def ticket_position(ticket: Ticket) -> QueuePosition | None:
+    """Where a waiting ticket stands in its service's queue, and how long it should wait."""
+    if ticket.status != TicketStatus.WAITING:
+        return None
+    ahead = Ticket.objects.filter(
+        service_type_id=ticket.service_type_id, status=TicketStatus.WAITING
+    ).filter(
+        Q(priority_at__lt=ticket.priority_at) | Q(priority_at=ticket.priority_at, id__lt=ticket.pk)
+    )
+    ahead = ahead.count()
+    open_counters, idle = _counters_for(ticket.service_type)
+    wait = estimate_wait(
+        ahead=ahead,
+        open_counters=open_counters,
+        idle_counters=idle,
+        mean=mean_service_time(ticket.service_type),
+    )
+    return QueuePosition(ahead=ahead, estimated_wait=wait)
+
+
+@dataclass(frozen=True)
+class ServiceQueue:
+    service_type: ServiceType
+    waiting: int
+    longest_wait: dt.timedelta
+    over_target: bool
+
+
+def floor_summary(*, branch, now: dt.datetime | None = None) -> list[ServiceQueue]:
+    """Waiting now per service with the longest wait (the greeter's floor view)."""
+    now = now or timezone.now()
+    services = ServiceType.objects.filter(branch=branch, is_active=True).annotate(
+        waiting=Count("tickets", filter=Q(tickets__status=TicketStatus.WAITING)),
+        oldest=Min("tickets__arrived_at", filter=Q(tickets__status=TicketStatus.WAITING)),
+    )
+    rows = []
+    for service in services:
+        longest = now - service.oldest if service.oldest else dt.timedelta()
+        rows.append(
+            ServiceQueue(
+                service_type=service,
+                waiting=service.waiting,
+                longest_wait=longest,
+                over_target=longest > dt.timedelta(minutes=service.target_wait_minutes),
+            )
+        )
+    return rows
+
+
+def waiting_tickets(*, branch):
+    """Everyone waiting or parked at the branch, in queue order, with their customers."""
+    return (
+        Ticket.objects.filter(branch=branch, status__in=[TicketStatus.WAITING, TicketStatus.PARKED])
+        .select_related("service_type", "visit__customer", "reserved_counter")
+        .order_by("priority_at", "id")
+    )
+
+
+def recent_service_seconds(*, branch) -> float | None:
+    """Mean service seconds of the branch's completed tickets today (for the floor view)."""
+    today = timezone.localdate(timezone.now(), branch.zone)
+    mean = Ticket.objects.filter(
+        branch=branch,
+        business_date=today,
+        status=TicketStatus.COMPLETED,
+        serving_started_at__isnull=False,
+    ).aggregate(mean=Avg(F("finished_at") - F("serving_started_at")))["mean"]
+    return mean.total_seconds() if mean else None
+
+
+# --- The display board ------------------------------------------------------------------------
+# Boards poll every ~2 s. The feed is cached per branch under a version number that every change
+# bumps (after commit): a board that already has the current version gets 304 from the cache
+# alone, without a database query.
+
+BOARD_LAST_CALLS = 8
+
+
+def _version_key(branch_id: int) -> str:
+    return f"reception:board:{branch_id}:version"
+
+
+def board_version(branch_id: int) -> int:
+    version = cache.get(_version_key(branch_id))
+    if version is None:
+        version = int(timezone.now().timestamp() * 1000)
+        cache.add(_version_key(branch_id), version, timeout=None)
+        version = cache.get(_version_key(branch_id), version)
+    return version
+
+
+def board_bump_version(branch_id: int) -> None:
+    try:
+        cache.incr(_version_key(branch_id))
+    except ValueError:  # not in the cache yet (or evicted): any fresh number will do
+        cache.set(_version_key(branch_id), int(timezone.now().timestamp() * 1000), timeout=None)
+
+
+def board_feed(*, branch) -> dict:
+    """What a board shows: now serving, the last calls, waiting counts; cached per version."""
+    version = board_version(branch.pk)
+    key = f"reception:board:{branch.pk}:feed:{version}"
+    feed = cache.get(key)
+    if feed is None:
+        feed = _build_board_feed(branch, version)
+        cache.set(key, feed, timeout=600)
+    return feed
+
+
+def _build_board_feed(branch, version: int) -> dict:
+    today = timezone.localdate(timezone.now(), branch.zone)
+    calls = (
+        Ticket.objects.filter(
+            branch=branch,
+            business_date=today,
+            called_at__isnull=False,
+            counter__isnull=False,
+        )
+        .select_related("counter")
+        .order_by("-called_at")[:BOARD_LAST_CALLS]
+    )
+    calls = [
+        {
+            "number": t.number,
+            "counter": t.counter.number,
+            "counter_name": str(t.counter),
+            "called_at": t.called_at.isoformat(),
+            "recall": t.recall_count,
+            "serving_now": t.status in AT_COUNTER_STATES,
+        }
+        for t in calls
+    ]
+    waiting = [
+        {
+            "service": s.service_type.code,
+            "name_zh": s.service_type.name_zh,
+            "name_en": s.service_type.name_en,
+            "prefix": s.service_type.prefix,
+            "waiting": s.waiting,
+        }
+        for s in floor_summary(branch=branch)
+    ]
+    return {
+        "version": version,
+        "branch": branch.code,
+        "now_serving": [c for c in calls if c["serving_now"]],
+        "last_calls": calls,
+        "waiting": waiting,
+    }

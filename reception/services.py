@@ -1,0 +1,585 @@
+"""Writes for reception: issuing, calling, serving and closing tickets; signing in to counters.
+
+Every transition locks what it changes, checks the source state under the lock and records an
+event (`reception.*`) in the same transaction, so wait and service times can be computed exactly
+from the event log later.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Q, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bankservice.branches.scope import can_act_at
+from bankservice.core.errors import Conflict, DomainError
+from bankservice.events.services import record
+from bankservice.sla.clock import BusinessClock
+
+from .models import (
+    AT_COUNTER_STATES,
+    Counter,
+    CounterService,
+    CounterState,
+    DailySequence,
+    PriorityRule,
+    ServiceType,
+    Ticket,
+    TicketStatus,
+    Visit,
+    VisitSource,
+)
+
+SERVE_PERM = "reception.change_ticket"
+ISSUE_PERM = "reception.add_ticket"
+
+
+class BranchClosed(DomainError):
+    """Tickets are issued only while the branch is open (from a little before opening)."""
+
+
+class InvalidTransition(Conflict):
+    """The ticket or counter is not in a state that allows this step."""
+
+    def __init__(self, message: str, *, current: str):
+        super().__init__(message)
+        self.current = current
+
+    def as_dict(self) -> dict:
+        return {"detail": self.message, "status": self.current}
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _check(actor, perm: str, branch_id: int) -> None:
+    # actor None: a public channel (kiosk, the customer's phone) already checked by its view.
+    if actor is not None and not can_act_at(actor, perm, branch_id):
+        raise PermissionDenied(_("Your role does not allow this at this branch."))
+
+
+def _event(type_: str, actor, ticket: Ticket, **payload) -> None:
+    record(
+        type=f"reception.{type_}",
+        actor=actor,
+        branch=ticket.branch,
+        customer=ticket.visit.customer,
+        subject=ticket,
+        payload={"number": ticket.number, "service": ticket.service_type.code, **payload},
+    )
+
+
+def branch_is_open(branch, at: dt.datetime) -> bool:
+    """Open on a working day within opening hours; the kiosk starts a little before opening."""
+    early = dt.timedelta(minutes=settings.RECEPTION_ISSUE_EARLY_MINUTES)
+    local = at.astimezone(branch.zone)
+    for opens, closes in BusinessClock.for_branch(branch).opening_hours(local.date()):
+        start = dt.datetime.combine(local.date(), opens, tzinfo=branch.zone) - early
+        end = dt.datetime.combine(local.date(), closes, tzinfo=branch.zone)
+        if start <= local < end:
+            return True
+    return False
+
+
+def priority_rule_for(branch) -> PriorityRule:
+    """The branch's rule, or the defaults when it has none."""
+    return PriorityRule.objects.filter(branch=branch).first() or PriorityRule(branch=branch)
+
+
+def _priority(rule: PriorityRule, customer, *, is_appointment: bool, transferred: bool):
+    """Minutes a ticket moves ahead in the queue, and why."""
+    weights = []
+    if is_appointment:
+        weights.append(("appointment", rule.appointment_minutes))
+    if transferred:
+        weights.append(("transferred", rule.transferred_minutes))
+    if customer is not None:
+        if customer.segment == "priority":
+            weights.append(("priority", rule.priority_segment_minutes))
+        elif customer.segment == "private":
+            weights.append(("private", rule.private_segment_minutes))
+        for flag, reason, minutes in (
+            (customer.is_elderly, "elderly", rule.elderly_minutes),
+            (customer.has_disability, "disability", rule.disability_minutes),
+            (customer.is_pregnant, "pregnant", rule.pregnant_minutes),
+        ):
+            if flag:
+                weights.append((reason, minutes))
+    weights = [(reason, minutes) for reason, minutes in weights if minutes]
+    return sum(m for _r, m in weights), [r for r, _m in weights]
+
+
+def _next_sequence(branch, business_date: dt.date, prefix: str) -> int:
+    """The next number of a prefix today; concurrent issuers wait on the sequence row's lock."""
+    sequence, _created = DailySequence.objects.get_or_create(
+        branch=branch, business_date=business_date, prefix=prefix
+    )
+    DailySequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
+    return DailySequence.objects.values_list("last_number", flat=True).get(pk=sequence.pk)
+
+
+def _new_ticket(
+    *, visit: Visit, service_type: ServiceType, now, is_appointment=False, transferred_from=None
+) -> Ticket:
+    branch = service_type.branch
+    business_date = timezone.localdate(now, branch.zone)
+    sequence = _next_sequence(branch, business_date, service_type.prefix)
+    minutes, reasons = _priority(
+        priority_rule_for(branch),
+        visit.customer,
+        is_appointment=is_appointment,
+        transferred=transferred_from is not None,
+    )
+    return Ticket.objects.create(
+        visit=visit,
+        branch=branch,
+        service_type=service_type,
+        business_date=business_date,
+        prefix=service_type.prefix,
+        sequence=sequence,
+        number=f"{service_type.prefix}{sequence:03d}",
+        arrived_at=visit.arrived_at,
+        issued_at=now,
+        priority_at=visit.arrived_at - dt.timedelta(minutes=minutes),
+        priority_reasons=reasons,
+        is_appointment=is_appointment,
+        transferred_from=transferred_from,
+    )
+
+
+def ticket_issue(
+    *,
+    actor,
+    service_type: ServiceType,
+    source: str,
+    customer=None,
+    is_appointment: bool = False,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Put a customer (or an anonymous walk-in) in the queue for a service."""
+    now = _now(now)
+    branch = service_type.branch
+    _check(actor, ISSUE_PERM, branch.pk)
+    if source not in VisitSource.values:
+        raise DomainError(_("Unknown ticket source."), field="source")
+    if not service_type.is_active:
+        raise DomainError(_("This service is not offered now."), field="service_type")
+    if not branch_is_open(branch, now):
+        raise BranchClosed(_("The branch is closed now; tickets are issued during opening hours."))
+    if customer is not None and customer.merged_into_id is not None:
+        customer = customer.merged_into
+    with transaction.atomic():
+        visit = Visit.objects.create(
+            branch=branch, customer=customer, source=source, arrived_at=now
+        )
+        ticket = _new_ticket(
+            visit=visit, service_type=service_type, now=now, is_appointment=is_appointment
+        )
+        _event("ticket_issued", actor, ticket, source=source, priority=ticket.priority_reasons)
+        _board_changed(branch.pk)
+    return ticket
+
+
+def _lock_ticket(ticket: Ticket) -> Ticket:
+    # Locked by every transition (and by call-next's SKIP LOCKED claim): one change at a time.
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("branch", "service_type", "visit__customer", "counter")
+        .get(pk=ticket.pk)
+    )
+
+
+def _require(ticket: Ticket, *states, action: str) -> None:
+    if ticket.status not in states:
+        raise InvalidTransition(
+            _("Ticket %(number)s is %(status)s: it cannot be %(action)s.")
+            % {"number": ticket.number, "status": ticket.get_status_display(), "action": action},
+            current=ticket.status,
+        )
+
+
+def _require_counter_of(actor, ticket: Ticket) -> None:
+    if actor is not None and ticket.counter is not None and ticket.counter.staff_id != actor.pk:
+        raise Conflict(_("This ticket is at another member of staff's counter."))
+
+
+def _board_changed(branch_id: int) -> None:
+    from .selectors import board_bump_version
+
+    transaction.on_commit(lambda: board_bump_version(branch_id))
+
+
+# --- Counters -------------------------------------------------------------------------------
+
+
+def _lock_counter(counter: Counter) -> Counter:
+    # Locked by sign-in/out, pause and call-next: a counter calls one ticket at a time.
+    return Counter.objects.select_for_update().select_related("branch").get(pk=counter.pk)
+
+
+def counter_sign_in(*, actor, counter: Counter) -> Counter:
+    """Sign in to a counter and open it; leaves any other counter the actor was signed in to."""
+    _check(actor, SERVE_PERM, counter.branch_id)
+    with transaction.atomic():
+        for other in Counter.objects.select_for_update().filter(staff=actor).exclude(pk=counter.pk):
+            _close_counter(actor, other)
+        locked = _lock_counter(counter)
+        if locked.staff_id not in (None, actor.pk):
+            raise Conflict(_("Another member of staff is signed in to this counter."))
+        locked.staff = actor
+        locked.state = CounterState.OPEN
+        locked.save(update_fields=["staff", "state"])
+        _counter_event("counter_opened", actor, locked)
+    return locked
+
+
+def _close_counter(actor, counter: Counter) -> None:
+    if Ticket.objects.filter(counter=counter, status__in=AT_COUNTER_STATES).exists():
+        raise Conflict(
+            _("Finish or transfer the ticket at %(counter)s first.") % {"counter": counter}
+        )
+    counter.staff = None
+    counter.state = CounterState.CLOSED
+    counter.save(update_fields=["staff", "state"])
+    _counter_event("counter_closed", actor, counter)
+
+
+def counter_sign_out(*, actor, counter: Counter) -> Counter:
+    """Close the counter; it must not be busy with a ticket."""
+    with transaction.atomic():
+        locked = _lock_counter(counter)
+        _require_staff(actor, locked)
+        _close_counter(actor, locked)
+    return locked
+
+
+def counter_pause(*, actor, counter: Counter, paused: bool = True) -> Counter:
+    """Pause (no calls) or resume a counter the actor is signed in to."""
+    with transaction.atomic():
+        locked = _lock_counter(counter)
+        _require_staff(actor, locked)
+        source = CounterState.OPEN if paused else CounterState.PAUSED
+        if locked.state != source:
+            raise InvalidTransition(
+                _("The counter is %(state)s.") % {"state": locked.get_state_display()},
+                current=locked.state,
+            )
+        locked.state = CounterState.PAUSED if paused else CounterState.OPEN
+        locked.save(update_fields=["state"])
+        _counter_event("counter_paused" if paused else "counter_resumed", actor, locked)
+    return locked
+
+
+def _require_staff(actor, counter: Counter) -> None:
+    if counter.staff_id != actor.pk:
+        raise Conflict(_("You are not signed in to this counter."))
+
+
+def _counter_event(type_: str, actor, counter: Counter) -> None:
+    record(
+        type=f"reception.{type_}",
+        actor=actor,
+        branch=counter.branch,
+        subject=counter,
+        payload={"counter": counter.number},
+    )
+    _board_changed(counter.branch_id)
+
+
+# --- Calling and serving ----------------------------------------------------------------------
+
+
+def _waiting_for(counter: Counter, now: dt.datetime):
+    """The tickets this counter may call, best first: past the maximum wait, then the counter's
+    preferred services, then queue order (arrival moved ahead by priority weights)."""
+    links = list(
+        CounterService.objects.filter(counter=counter).values_list("service_type_id", "preference")
+    )
+    if not links:
+        return Ticket.objects.none()
+    rule = priority_rule_for(counter.branch)
+    starved_before = now - dt.timedelta(minutes=rule.max_wait_minutes)
+    return (
+        Ticket.objects.filter(
+            status=TicketStatus.WAITING,
+            service_type_id__in=[service for service, _p in links],
+        )
+        .filter(Q(reserved_counter__isnull=True) | Q(reserved_counter=counter))
+        .annotate(
+            starved=Case(
+                When(arrived_at__lte=starved_before, then=0),
+                default=1,
+                output_field=IntegerField(),
+            ),
+            reserved=Case(
+                When(reserved_counter=counter, then=0), default=1, output_field=IntegerField()
+            ),
+            preference=Case(
+                *[When(service_type_id=service, then=pref) for service, pref in links],
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("starved", "reserved", "preference", "priority_at", "id")
+    )
+
+
+def ticket_call_next(*, actor, counter: Counter, now: dt.datetime | None = None) -> Ticket | None:
+    """Call the best waiting ticket to the counter; None when nobody is waiting.
+
+    Two counters never get the same ticket: the candidate is taken with SKIP LOCKED (PostgreSQL)
+    and claimed with a conditional UPDATE on its status (which also guards SQLite).
+    """
+    now = _now(now)
+    with transaction.atomic():
+        locked = _lock_counter(counter)
+        _require_staff(actor, locked)
+        if locked.state != CounterState.OPEN:
+            raise InvalidTransition(
+                _("The counter is %(state)s: open it to call tickets.")
+                % {"state": locked.get_state_display()},
+                current=locked.state,
+            )
+        busy = Ticket.objects.filter(counter=locked, status__in=AT_COUNTER_STATES).first()
+        if busy is not None:
+            raise InvalidTransition(
+                _("Ticket %(number)s is still at this counter: finish it first.")
+                % {"number": busy.number},
+                current=busy.status,
+            )
+        candidates = _waiting_for(locked, now).select_for_update(skip_locked=True, of=("self",))
+        for _attempt in range(settings.RECEPTION_CALL_ATTEMPTS):
+            candidate = candidates.first()
+            if candidate is None:
+                return None
+            claimed = Ticket.objects.filter(pk=candidate.pk, status=TicketStatus.WAITING).update(
+                status=TicketStatus.CALLED,
+                counter=locked,
+                served_by=actor,
+                called_at=now,
+                reserved_counter=None,
+            )
+            if claimed:
+                break
+        else:
+            return None
+        ticket = Ticket.objects.select_related(
+            "branch", "service_type", "visit__customer", "counter"
+        ).get(pk=candidate.pk)
+        _event(
+            "ticket_called",
+            actor,
+            ticket,
+            counter=locked.number,
+            waited_seconds=int((now - ticket.arrived_at).total_seconds()),
+        )
+        _board_changed(locked.branch_id)
+    return ticket
+
+
+def ticket_recall(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
+    """Call the ticket again (the customer did not come yet)."""
+    now = _now(now)
+    with transaction.atomic():
+        locked = _lock_ticket(ticket)
+        _check(actor, SERVE_PERM, locked.branch_id)
+        _require(locked, TicketStatus.CALLED, action=_("recalled"))
+        _require_counter_of(actor, locked)
+        if locked.recall_count >= settings.RECEPTION_MAX_RECALLS:
+            raise InvalidTransition(
+                _("Ticket %(number)s was recalled %(count)s times: mark it as a no-show.")
+                % {"number": locked.number, "count": locked.recall_count},
+                current=locked.status,
+            )
+        locked.recall_count += 1
+        locked.called_at = now
+        locked.save(update_fields=["recall_count", "called_at"])
+        _event("ticket_recalled", actor, locked, recall=locked.recall_count)
+        _board_changed(locked.branch_id)
+    return locked
+
+
+def ticket_start(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
+    """The customer has arrived at the counter: service begins."""
+    now = _now(now)
+    with transaction.atomic():
+        locked = _lock_ticket(ticket)
+        _check(actor, SERVE_PERM, locked.branch_id)
+        _require(locked, TicketStatus.CALLED, action=_("started"))
+        _require_counter_of(actor, locked)
+        locked.status = TicketStatus.SERVING
+        locked.serving_started_at = now
+        locked.save(update_fields=["status", "serving_started_at"])
+        _event("ticket_serving", actor, locked, counter=locked.counter.number)
+    return locked
+
+
+def ticket_complete(
+    *, actor, ticket: Ticket, outcome: str = "", now: dt.datetime | None = None
+) -> Ticket:
+    """Service is done; the outcome notes what was done (service marks, references)."""
+    now = _now(now)
+    with transaction.atomic():
+        locked = _lock_ticket(ticket)
+        _check(actor, SERVE_PERM, locked.branch_id)
+        _require(locked, TicketStatus.SERVING, action=_("completed"))
+        _require_counter_of(actor, locked)
+        locked.status = TicketStatus.COMPLETED
+        locked.finished_at = now
+        locked.outcome = outcome.strip()[:200]
+        locked.save(update_fields=["status", "finished_at", "outcome"])
+        _event(
+            "ticket_completed",
+            actor,
+            locked,
+            counter=locked.counter.number,
+            served_seconds=int((now - locked.serving_started_at).total_seconds()),
+            outcome=locked.outcome,
+        )
+        _board_changed(locked.branch_id)
+    return locked
+
+
+def ticket_no_show(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
+    """The called customer did not come."""
+    now = _now(now)
+    with transaction.atomic():
+        locked = _lock_ticket(ticket)
+        _check(actor, SERVE_PERM, locked.branch_id)
+        _require(locked, TicketStatus.CALLED, action=_("marked as a no-show"))
+        _require_counter_of(actor, locked)
+        locked.status = TicketStatus.NO_SHOW
+        locked.finished_at = now
+        locked.save(update_fields=["status", "finished_at"])
+        _event("ticket_no_show", actor, locked, recalls=locked.recall_count)
+        _board_changed(locked.branch_id)
+    return locked
+
+
+def ticket_transfer(
+    *,
+    actor,
+    ticket: Ticket,
+    service_type: ServiceType,
+    counter: Counter | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Send the visit on to another service (or one counter) without losing its place: the new
+    ticket keeps the original arrival time and gets the transferred weight."""
+    now = _now(now)
+    with transaction.atomic():
+        locked = _lock_ticket(ticket)
+        _check(actor, SERVE_PERM, locked.branch_id)
+        _require(locked, TicketStatus.CALLED, TicketStatus.SERVING, action=_("transferred"))
+        _require_counter_of(actor, locked)
+        if service_type.branch_id != locked.branch_id or not service_type.is_active:
+            raise DomainError(
+                _("Transfer to an active service of the same branch."), field="service_type"
+            )
+        if counter is not None and (
+            counter.branch_id != locked.branch_id
+            or not counter.service_links.filter(service_type=service_type).exists()
+        ):
+            raise DomainError(_("That counter does not serve this service."), field="counter")
+        locked.status = TicketStatus.TRANSFERRED
+        locked.finished_at = now
+        locked.save(update_fields=["status", "finished_at"])
+        new = _new_ticket(
+            visit=locked.visit,
+            service_type=service_type,
+            now=now,
+            is_appointment=locked.is_appointment,
+            transferred_from=locked,
+        )
+        if counter is not None:
+            new.reserved_counter = counter
+            new.save(update_fields=["reserved_counter"])
+        _event(
+            "ticket_transferred",
+            actor,
+            locked,
+            to_number=new.number,
+            to_service=service_type.code,
+            to_counter=counter.number if counter else None,
+        )
+        _board_changed(locked.branch_id)
+    return new
+
+
+def ticket_park(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
+    """Set the visit aside (the customer fills in a form); the counter can call the next one."""
+    with transaction.atomic():
+        locked = _lock_ticket(ticket)
+        _check(actor, SERVE_PERM, locked.branch_id)
+        _require(locked, TicketStatus.CALLED, TicketStatus.SERVING, action=_("parked"))
+        _require_counter_of(actor, locked)
+        locked.reserved_counter = locked.counter
+        locked.status = TicketStatus.PARKED
+        locked.counter = None
+        locked.save(update_fields=["status", "counter", "reserved_counter"])
+        _event("ticket_parked", actor, locked, counter=locked.reserved_counter.number)
+        _board_changed(locked.branch_id)
+    return locked
+
+
+def ticket_unpark(*, actor, ticket: Ticket) -> Ticket:
+    """The customer is ready again: back in the queue, ahead, for the counter that parked it."""
+    with transaction.atomic():
+        locked = _lock_ticket(ticket)
+        _check(actor, SERVE_PERM, locked.branch_id)
+        _require(locked, TicketStatus.PARKED, action=_("returned to the queue"))
+        locked.status = TicketStatus.WAITING
+        locked.save(update_fields=["status"])
+        _event("ticket_unparked", actor, locked)
+        _board_changed(locked.branch_id)
+    return locked
+
+
+# --- End of day -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayClose:
+    branch_id: int
+    closed: int
+
+
+def tickets_close_unserved(*, now: dt.datetime | None = None) -> list[DayClose]:
+    """Close tickets still open after their branch's business day ended (beat, every night)."""
+    now = _now(now)
+    results = []
+    open_statuses = [TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.PARKED]
+    branch_ids = (
+        Ticket.objects.filter(status__in=open_statuses)
+        .values_list("branch_id", flat=True)
+        .distinct()
+    )
+    from bankservice.branches.models import Branch
+
+    for branch in Branch.objects.filter(pk__in=list(branch_ids)):
+        local = now.astimezone(branch.zone)
+        hours = BusinessClock.for_branch(branch).opening_hours(local.date())
+        day_over = not hours or local.time() >= max(closes for _o, closes in hours)
+        last_open_day = local.date() if day_over else local.date() - dt.timedelta(days=1)
+        closed = 0
+        with transaction.atomic():
+            stale = (
+                Ticket.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(branch=branch, status__in=open_statuses, business_date__lte=last_open_day)
+                .select_related("branch", "service_type", "visit__customer")
+            )
+            for ticket in stale:
+                updated = Ticket.objects.filter(pk=ticket.pk, status=ticket.status).update(
+                    status=TicketStatus.UNSERVED, finished_at=now, counter=None
+                )
+                if updated:
+                    _event("ticket_unserved", None, ticket, was=ticket.status)
+                    closed += 1
+            if closed:
+                _board_changed(branch.pk)
+        results.append(DayClose(branch_id=branch.pk, closed=closed))
+    return results
