@@ -27,3 +27,13 @@ class ReceptionConfig(AppConfig):
                 "reception.counter_resumed": _("Counter resumed"),
             }
         )
+
+    def seed_demo(self, *, branches) -> dict[str, int]:
+        from .demo import seed_reception
+
+        return seed_reception(branches=branches)
+
+    def demo_links(self, *, base_url: str) -> list[str]:
+        from .demo import demo_links
+
+        return demo_links(base_url=base_url)

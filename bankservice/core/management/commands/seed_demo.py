@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 import phonenumbers
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -228,6 +229,10 @@ class Command(BaseCommand):
         for line in _table([("username", "role", "where", "password"), *rows]):
             self.stdout.write(line)
         self.stdout.write(f"\nOpen {URL} and sign in with one of these.")
+        for app_config in apps.get_app_configs():
+            links = getattr(app_config, "demo_links", None)
+            for line in links(base_url=URL) if links else ():
+                self.stdout.write(line)
 
     def _already_seeded(self) -> bool:
         # The demo regions or customers mark a seeded database. A user named admin does not: a
@@ -280,6 +285,11 @@ class Command(BaseCommand):
         counts["branches"] = new_branches
         counts["users"] = self._staff(branches, regions, demo_hash)
         counts["customers"] = self._customers(customer_count, branches)
+        # Stage apps add their own demo data (the kernel does not import them).
+        for app_config in apps.get_app_configs():
+            seed = getattr(app_config, "seed_demo", None)
+            if seed is not None:
+                counts.update(seed(branches=list(branches.values())))
         return counts
 
     def _opening_hours(self, branch: Branch, *, saturday: bool) -> None:

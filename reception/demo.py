@@ -1,0 +1,67 @@
+"""Demo configuration for reception: services, counters, a kiosk and a display per branch.
+
+Called by `manage.py seed_demo` through ReceptionConfig.seed_demo; idempotent.
+"""
+
+from .models import Counter, CounterService, Device, DeviceKind, ServiceCategory, ServiceType
+
+# code, prefix, Chinese, English, category, target wait, expected service minutes
+SERVICES = [
+    ("cash", "A", "现金及转账", "Cash and transfers", ServiceCategory.CASH, 10, 5),
+    ("accounts", "B", "开户及银行卡", "Accounts and cards", ServiceCategory.ACCOUNTS, 15, 12),
+    ("loans", "C", "贷款业务", "Loans and mortgages", ServiceCategory.LOANS, 20, 25),
+    ("wealth", "V", "理财咨询", "Wealth management", ServiceCategory.WEALTH, 20, 20),
+    ("enquiry", "E", "业务咨询", "Enquiries", ServiceCategory.ENQUIRY, 10, 6),
+]
+# counter number -> services in order of preference
+COUNTERS = {
+    1: ["cash", "accounts"],
+    2: ["cash", "enquiry"],
+    3: ["accounts", "cash"],
+    4: ["wealth", "loans", "enquiry"],
+}
+
+
+def seed_reception(*, branches) -> dict[str, int]:
+    created = {"service types": 0, "counters": 0, "devices": 0}
+    for branch in branches:
+        services = {}
+        for order, (code, prefix, zh, en, category, target, expected) in enumerate(SERVICES):
+            services[code], was_created = ServiceType.objects.get_or_create(
+                branch=branch,
+                code=code,
+                defaults={
+                    "prefix": prefix,
+                    "name_zh": zh,
+                    "name_en": en,
+                    "category": category,
+                    "target_wait_minutes": target,
+                    "expected_service_minutes": expected,
+                    "sort_order": order,
+                },
+            )
+            created["service types"] += was_created
+        for number, codes in COUNTERS.items():
+            counter, was_created = Counter.objects.get_or_create(branch=branch, number=number)
+            created["counters"] += was_created
+            if was_created:
+                for preference, code in enumerate(codes, start=1):
+                    CounterService.objects.create(
+                        counter=counter, service_type=services[code], preference=preference
+                    )
+        for kind, name in ((DeviceKind.KIOSK, "Kiosk 1"), (DeviceKind.DISPLAY, "Lobby board")):
+            _device, was_created = Device.objects.get_or_create(branch=branch, kind=kind, name=name)
+            created["devices"] += was_created
+    return created
+
+
+def demo_links(*, base_url: str) -> list[str]:
+    devices = (
+        Device.objects.filter(is_active=True)
+        .select_related("branch")
+        .order_by("branch__code", "kind")[:20]
+    )
+    lines = [
+        f"  {d.branch.code} {d.get_kind_display()}: {base_url}/{d.kind}/{d.token}/" for d in devices
+    ]
+    return ["\nReception devices (no login needed):", *lines] if lines else []
