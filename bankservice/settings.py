@@ -132,7 +132,7 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache: Redis when REDIS_URL is set, local memory otherwise.
+# --- Cache: Redis when REDIS_URL is set, files in var/cache otherwise.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
@@ -143,7 +143,14 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Files, not local memory: web workers, the Celery worker and beat are separate processes and
+    # must see the same values (display-board versions, login throttling).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # --- Authentication, sessions, login throttling.
 AUTHENTICATION_BACKENDS = [
