@@ -356,5 +356,5 @@ def test_the_env_make_writes_selects_the_embedded_defaults():
     var, name, broker, cache, media = json.loads(result.stdout.strip().splitlines()[-1])
     assert name == f"{var}/bankservice.sqlite3"
     assert broker == f"sqla+sqlite:///{var}/celery-broker.sqlite3"
-    assert cache == "django.core.cache.backends.locmem.LocMemCache"
+    assert cache == "django.core.cache.backends.filebased.FileBasedCache"
     assert media == f"{var}/media"
