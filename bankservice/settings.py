@@ -410,6 +410,8 @@ RECEPTION_MAX_RECALLS = env.int("RECEPTION_MAX_RECALLS", default=2)
 # call-next retries when another counter claimed its candidate first (SQLite only; PostgreSQL
 # skips locked candidates).
 RECEPTION_CALL_ATTEMPTS = 5
+# Host for the QR codes kiosks print (a phone must reach it); empty = the host the kiosk used.
+RECEPTION_PUBLIC_BASE_URL = env.str("RECEPTION_PUBLIC_BASE_URL", default="")
 
 # --- Logging: one line per record on stderr; the audit logger is never silenced.
 LOGGING = {

@@ -35,8 +35,12 @@ urlpatterns = [
     path("customers/", include("bankservice.customers.urls")),
     path("branches/", include("bankservice.branches.urls")),
     path("audit/", include("bankservice.events.urls")),
+    path("reception/", include("reception.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
+    # Stage apps route their own resources (the kernel never imports a stage app).
+    path("api/v1/", include("reception.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("reception.public_urls")),
 ]

@@ -5,7 +5,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from bankservice.branches.scope import ScopedQuerySet
@@ -69,7 +69,7 @@ class ServiceType(models.Model):
 
 
 class CounterState(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("counter state", "Open")
     PAUSED = "paused", _("Paused")
     CLOSED = "closed", _("Closed")
 
@@ -372,6 +372,18 @@ class Ticket(models.Model):
                 name="ticket_waiting_queue_idx",
             ),
             models.Index(fields=["branch", "business_date"], name="ticket_branch_day_idx"),
+            # The floor view's waiting list and the end-of-day close.
+            models.Index(
+                fields=["branch", "priority_at"],
+                condition=Q(status__in=["waiting", "parked"]),
+                name="ticket_branch_open_idx",
+            ),
+            # Recent service times for the estimate.
+            models.Index(
+                fields=["service_type", "-finished_at"],
+                condition=Q(status="completed"),
+                name="ticket_completed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

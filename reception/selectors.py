@@ -1,10 +1,12 @@
 """Reads for reception: queues, estimated waits, the floor view and the display board feed."""
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Avg, Count, F, Min, Q
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import AT_COUNTER_STATES, Counter, CounterState, ServiceType, Ticket, TicketStatus
@@ -57,27 +59,30 @@ class QueuePosition:
 
 def _counters_for(service_type: ServiceType) -> tuple[int, int]:
     """(open counters serving the service, of which idle)."""
-    counters = Counter.objects.filter(
-        service_links__service_type=service_type, state=CounterState.OPEN
-    ).annotate(busy=Count("tickets", filter=Q(tickets__status__in=AT_COUNTER_STATES)))
-    open_count = idle = 0
-    for counter in counters:
-        open_count += 1
-        idle += counter.busy == 0
-    return open_count, idle
+    # EXISTS on the partial unique index "one ticket per counter": a COUNT over the counters'
+    # tickets would read every ticket they ever served.
+    at_counter = Ticket.objects.filter(counter=OuterRef("pk"), status__in=AT_COUNTER_STATES)
+    busy = list(
+        Counter.objects.filter(service_links__service_type=service_type, state=CounterState.OPEN)
+        .annotate(busy=Exists(at_counter))
+        .values_list("busy", flat=True)
+    )
+    return len(busy), busy.count(False)
 
 
 def estimate_wait(*, ahead: int, open_counters: int, idle_counters: int, mean: dt.timedelta):
     """Expected wait of a customer with `ahead` people before them in the queue.
 
-    Idle counters take the first people at once. Otherwise every counter is busy with a
-    customer who is on average half-way through: the first counter frees up after mean/2, and
-    the queue then moves at `open_counters` customers per `mean`.
+    Idle counters take the first people at once. Otherwise every counter is busy, and the
+    first of them frees up sooner than one service's remaining half: of `c` counters at random
+    points of their services, the first finishes after mean/(c + 1) on average (steady service
+    times; mean/c for exponential ones). The queue then moves at `open_counters` customers per
+    `mean`. tests/reception/test_estimate.py checks this against a simulated queue.
     """
     if ahead < idle_counters:
         return dt.timedelta()
     servers = max(open_counters, 1)
-    return mean * ((ahead - idle_counters) / servers + 0.5)
+    return mean * ((ahead - idle_counters) / servers + 1 / (servers + 1))
 
 
 def ticket_position(ticket: Ticket) -> QueuePosition | None:
@@ -111,9 +116,15 @@ class ServiceQueue:
 def floor_summary(*, branch, now: dt.datetime | None = None) -> list[ServiceQueue]:
     """Waiting now per service with the longest wait (the greeter's floor view)."""
     now = now or timezone.now()
+    # Subqueries on the waiting-queue index: an aggregate over a join with the services'
+    # tickets would read their whole history on every board refresh.
+    waiting = Ticket.objects.filter(service_type=OuterRef("pk"), status=TicketStatus.WAITING)
     services = ServiceType.objects.filter(branch=branch, is_active=True).annotate(
-        waiting=Count("tickets", filter=Q(tickets__status=TicketStatus.WAITING)),
-        oldest=Min("tickets__arrived_at", filter=Q(tickets__status=TicketStatus.WAITING)),
+        waiting=Coalesce(
+            Subquery(waiting.order_by().values("service_type").annotate(n=Count("pk")).values("n")),
+            0,
+        ),
+        oldest=Subquery(waiting.order_by("arrived_at").values("arrived_at")[:1]),
     )
     rows = []
     for service in services:
@@ -162,20 +173,18 @@ def _version_key(branch_id: int) -> str:
     return f"reception:board:{branch_id}:version"
 
 
-def board_version(branch_id: int) -> int:
+def board_version(branch_id: int) -> str:
     version = cache.get(_version_key(branch_id))
     if version is None:
-        version = int(timezone.now().timestamp() * 1000)
-        cache.add(_version_key(branch_id), version, timeout=None)
-        version = cache.get(_version_key(branch_id), version)
+        cache.add(_version_key(branch_id), uuid.uuid4().hex, timeout=None)
+        version = cache.get(_version_key(branch_id))
     return version
 
 
 def board_bump_version(branch_id: int) -> None:
-    try:
-        cache.incr(_version_key(branch_id))
-    except ValueError:  # not in the cache yet (or evicted): any fresh number will do
-        cache.set(_version_key(branch_id), int(timezone.now().timestamp() * 1000), timeout=None)
+    # A fresh unique value, not an increment: the file cache's incr is a read then a write, and
+    # boards only compare versions for equality.
+    cache.set(_version_key(branch_id), uuid.uuid4().hex, timeout=None)
 
 
 def board_feed(*, branch) -> dict:
@@ -205,7 +214,6 @@ def _build_board_feed(branch, version: int) -> dict:
         {
             "number": t.number,
             "counter": t.counter.number,
-            "counter_name": str(t.counter),
             "called_at": t.called_at.isoformat(),
             "recall": t.recall_count,
             "serving_now": t.status in AT_COUNTER_STATES,

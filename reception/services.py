@@ -14,9 +14,10 @@ from django.db import transaction
 from django.db.models import Case, F, IntegerField, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from bankservice.branches.scope import can_act_at
-from bankservice.core.errors import Conflict, DomainError
+from bankservice.core.errors import BadInput, Conflict, DomainError
 from bankservice.events.services import record
 from bankservice.sla.clock import BusinessClock
 
@@ -36,6 +37,7 @@ from .models import (
 
 SERVE_PERM = "reception.change_ticket"
 ISSUE_PERM = "reception.add_ticket"
+CONFIGURE_PERM = "reception.change_servicetype"
 
 
 class BranchClosed(DomainError):
@@ -166,9 +168,9 @@ def ticket_issue(
     branch = service_type.branch
     _check(actor, ISSUE_PERM, branch.pk)
     if source not in VisitSource.values:
-        raise DomainError(_("Unknown ticket source."), field="source")
+        raise BadInput(_("Unknown ticket source."), field="source")
     if not service_type.is_active:
-        raise DomainError(_("This service is not offered now."), field="service_type")
+        raise BadInput(_("This service is not offered now."), field="service_type")
     if not branch_is_open(branch, now):
         raise BranchClosed(_("The branch is closed now; tickets are issued during opening hours."))
     if customer is not None and customer.merged_into_id is not None:
@@ -225,6 +227,8 @@ def _lock_counter(counter: Counter) -> Counter:
 def counter_sign_in(*, actor, counter: Counter) -> Counter:
     """Sign in to a counter and open it; leaves any other counter the actor was signed in to."""
     _check(actor, SERVE_PERM, counter.branch_id)
+    if getattr(actor, "is_api_client", False):
+        raise PermissionDenied(_("Serving tickets needs a member of staff signed in to a counter."))
     with transaction.atomic():
         for other in Counter.objects.select_for_update().filter(staff=actor).exclude(pk=counter.pk):
             _close_counter(actor, other)
@@ -276,6 +280,8 @@ def counter_pause(*, actor, counter: Counter, paused: bool = True) -> Counter:
 
 
 def _require_staff(actor, counter: Counter) -> None:
+    if getattr(actor, "is_api_client", False):
+        raise PermissionDenied(_("Serving tickets needs a member of staff signed in to a counter."))
     if counter.staff_id != actor.pk:
         raise Conflict(_("You are not signed in to this counter."))
 
@@ -391,7 +397,11 @@ def ticket_recall(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> T
         _require_counter_of(actor, locked)
         if locked.recall_count >= settings.RECEPTION_MAX_RECALLS:
             raise InvalidTransition(
-                _("Ticket %(number)s was recalled %(count)s times: mark it as a no-show.")
+                ngettext(
+                    "Ticket %(number)s was recalled %(count)d time: mark it as a no-show.",
+                    "Ticket %(number)s was recalled %(count)d times: mark it as a no-show.",
+                    locked.recall_count,
+                )
                 % {"number": locked.number, "count": locked.recall_count},
                 current=locked.status,
             )
@@ -477,14 +487,14 @@ def ticket_transfer(
         _require(locked, TicketStatus.CALLED, TicketStatus.SERVING, action=_("transferred"))
         _require_counter_of(actor, locked)
         if service_type.branch_id != locked.branch_id or not service_type.is_active:
-            raise DomainError(
+            raise BadInput(
                 _("Transfer to an active service of the same branch."), field="service_type"
             )
         if counter is not None and (
             counter.branch_id != locked.branch_id
             or not counter.service_links.filter(service_type=service_type).exists()
         ):
-            raise DomainError(_("That counter does not serve this service."), field="counter")
+            raise BadInput(_("That counter does not serve this service."), field="counter")
         locked.status = TicketStatus.TRANSFERRED
         locked.finished_at = now
         locked.save(update_fields=["status", "finished_at"])
@@ -532,6 +542,8 @@ def ticket_unpark(*, actor, ticket: Ticket) -> Ticket:
         locked = _lock_ticket(ticket)
         _check(actor, SERVE_PERM, locked.branch_id)
         _require(locked, TicketStatus.PARKED, action=_("returned to the queue"))
+        if actor is not None and locked.reserved_counter.staff_id != actor.pk:
+            raise Conflict(_("Only the counter that set this ticket aside can return it."))
         locked.status = TicketStatus.WAITING
         locked.save(update_fields=["status"])
         _event("ticket_unparked", actor, locked)
@@ -583,3 +595,65 @@ def tickets_close_unserved(*, now: dt.datetime | None = None) -> list[DayClose]:
                 _board_changed(branch.pk)
         results.append(DayClose(branch_id=branch.pk, closed=closed))
     return results
+
+
+# --- Service catalogue (configuration) ---------------------------------------------------------
+
+SERVICE_TYPE_FIELDS = [
+    "code",
+    "name_zh",
+    "name_en",
+    "prefix",
+    "category",
+    "target_wait_minutes",
+    "expected_service_minutes",
+    "is_active",
+    "sort_order",
+]
+
+
+def _check_code_free(branch_id: int, code: str, exclude_pk: int | None = None) -> None:
+    taken = ServiceType.objects.filter(branch_id=branch_id, code=code)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise BadInput(_("This branch already has a service with this code."), field="code")
+
+
+def service_type_create(*, actor, branch, data: dict) -> ServiceType:
+    """Add a service to a branch's catalogue (configuration)."""
+    if not can_act_at(actor, "reception.add_servicetype", branch.pk):
+        raise BadInput(_("You cannot configure services at this branch."), field="branch")
+    _check_code_free(branch.pk, data["code"])
+    with transaction.atomic():
+        service_type = ServiceType.objects.create(branch=branch, **data)
+        record(
+            type="reception.service_type_created",
+            actor=actor,
+            branch=branch,
+            subject=service_type,
+            payload={"code": service_type.code, "prefix": service_type.prefix},
+        )
+    return service_type
+
+
+def service_type_update(*, actor, service_type: ServiceType, data: dict) -> ServiceType:
+    """Change a service's configuration; tickets already issued keep their numbers."""
+    if not can_act_at(actor, CONFIGURE_PERM, service_type.branch_id):
+        raise BadInput(_("You cannot configure services at this branch."), field="branch")
+    if "code" in data:
+        _check_code_free(service_type.branch_id, data["code"], exclude_pk=service_type.pk)
+    with transaction.atomic():
+        changed = [name for name, value in data.items() if getattr(service_type, name) != value]
+        for name in changed:
+            setattr(service_type, name, data[name])
+        if changed:
+            service_type.save(update_fields=changed)
+            record(
+                type="reception.service_type_updated",
+                actor=actor,
+                branch=service_type.branch,
+                subject=service_type,
+                payload={"code": service_type.code, "changed": sorted(changed)},
+            )
+    return service_type

@@ -11,6 +11,16 @@ from bankservice.core.services import apiclient_create
 
 from .factories import BranchFactory, RegionFactory, UserFactory
 
+
+def pytest_configure(config):
+    # Without Redis the product caches in var/cache, shared by every process on the machine;
+    # a test run keeps its cache to itself.
+    from django.conf import settings
+
+    if "filebased" in settings.CACHES["default"]["BACKEND"]:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
 requires_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="needs PostgreSQL (row locks, concurrent transactions); set DATABASE_URL",

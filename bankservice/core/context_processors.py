@@ -10,6 +10,8 @@ NAVIGATION = [
     (_("Customers"), "customers:list", "customers.view_customer"),
     (_("Branches"), "branches:list", "branches.view_branch"),
     (_("Audit trail"), "events:audit", "events.view_event"),
+    (_("Reception"), "reception:floor", "reception.view_ticket"),
+    (_("Counter"), "reception:console", "reception.change_ticket"),
 ]
 
 

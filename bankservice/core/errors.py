@@ -19,3 +19,9 @@ class DomainError(Exception):
 
 class Conflict(DomainError):
     """The change conflicts with what is stored (a duplicate, a changed state)."""
+
+
+class BadInput(DomainError):
+    """The request names something that cannot be used here (HTTP 400, a field error)."""
+
+    status_code = 400

@@ -26,6 +26,8 @@ class ApiScope(models.TextChoices):
     CUSTOMERS_PII = "customers:reveal_pii", _("Read full ID and phone numbers")
     BRANCHES_READ = "branches:read", _("Read branches")
     EVENTS_READ = "events:read", _("Read the event stream")
+    RECEPTION_READ = "reception:read", _("Read queue tickets, counters and services")
+    RECEPTION_WRITE = "reception:write", _("Issue queue tickets")
 
 
 class ApiClient(models.Model):

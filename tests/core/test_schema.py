@@ -16,6 +16,20 @@ def test_schema_generates_without_warnings(tmp_path):
         "/api/v1/customers/{id}/reveal:",
         "/api/v1/customers/by-core-id/{core_banking_id}:",
         "/api/v1/branches:",
+        "/api/v1/service-types:",
+        "/api/v1/service-types/{id}:",
+        "/api/v1/counters:",
+        "/api/v1/counters/{id}:",
+        *(
+            f"/api/v1/counters/{{id}}/{step}:"
+            for step in ("sign-in", "sign-out", "pause", "resume", "call-next")
+        ),
+        "/api/v1/tickets:",
+        "/api/v1/tickets/{id}:",
+        *(
+            f"/api/v1/tickets/{{id}}/{step}:"
+            for step in ("recall", "start", "complete", "no-show", "transfer", "park", "unpark")
+        ),
     ):
         assert path in text, path
     assert "ApiKeyAuth" in text

@@ -1,0 +1,101 @@
+"""Staff forms: issuing a ticket at the greeter's desk, completing and transferring at a counter."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from bankservice.customers.filters import CustomerFilter
+from bankservice.customers.selectors import customer_list
+
+from .models import Counter, ServiceType
+
+# More matches than this and the greeter should type more of the number.
+MAX_CANDIDATES = 10
+
+
+class ServiceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ServiceType) -> str:
+        return f"{obj.prefix} · {obj.name}"
+
+
+class IssueTicketForm(forms.Form):
+    """A service and, optionally, the customer: found by core-banking ID, full ID number or the
+    last digits of the phone, among the customers the greeter may see."""
+
+    service_type = ServiceChoiceField(
+        queryset=ServiceType.objects.none(), label=pgettext_lazy("queue", "Service")
+    )
+    customer_query = forms.CharField(
+        label=_("Customer (optional)"),
+        required=False,
+        max_length=64,
+        help_text=_("Core-banking ID, full ID number or the last 4+ digits of the phone"),
+    )
+    # Picked from the candidates when the search matched several customers.
+    customer = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.HiddenInput,
+        label=_("Customer"),
+        error_messages={"invalid_choice": _("That customer is not one you may see; search again.")},
+    )
+
+    def __init__(self, *args, branch, principal, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.principal = principal
+        self.candidates = []
+        self.fields["service_type"].queryset = ServiceType.objects.filter(
+            branch=branch, is_active=True
+        )
+        self.fields["customer"].queryset = customer_list(principal=principal)
+
+    def clean(self):
+        cleaned = super().clean()
+        query = (cleaned.get("customer_query") or "").strip()
+        if cleaned.get("customer") is not None or not query:
+            return cleaned
+        visible = customer_list(principal=self.principal)
+        matches = list(CustomerFilter({"q": query}, queryset=visible).qs[: MAX_CANDIDATES + 1])
+        if not matches:
+            self.add_error("customer_query", _("No customer matches; check the number."))
+        elif len(matches) > MAX_CANDIDATES:
+            self.add_error("customer_query", _("Too many customers match; type the full number."))
+        elif len(matches) > 1:
+            self.candidates = matches
+            self.add_error("customer_query", _("Several customers match: choose one below."))
+        else:
+            cleaned["customer"] = matches[0]
+        return cleaned
+
+
+class CompleteForm(forms.Form):
+    outcome = forms.CharField(
+        label=_("Outcome"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("What was done (service marks, refs)")}),
+    )
+
+
+class CounterChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Counter) -> str:
+        return str(obj)
+
+
+class TransferForm(forms.Form):
+    """Where the visit goes next: a service of the same branch, optionally one counter."""
+
+    service_type = ServiceChoiceField(queryset=ServiceType.objects.none(), label=_("To service"))
+    counter = CounterChoiceField(
+        queryset=Counter.objects.none(),
+        required=False,
+        label=_("To counter (optional)"),
+        empty_label=_("Any counter"),
+    )
+
+    def __init__(self, *args, branch_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service_type"].queryset = ServiceType.objects.filter(
+            branch_id=branch_id, is_active=True
+        )
+        self.fields["counter"].queryset = Counter.objects.filter(branch_id=branch_id)

@@ -1,0 +1,27 @@
+"""Staff reception pages, mounted at /reception/: the greeter's floor view and the counter
+console. Every action is a POST that calls one service and redirects back."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "reception"
+urlpatterns = [
+    path("floor/", views.floor, name="floor"),
+    path("floor/live/", views.floor_live, name="floor-live"),
+    path("floor/issue/", views.issue, name="issue"),
+    path("counter/", views.console, name="console"),
+    path("counter/live/", views.console_live, name="console-live"),
+    path("counters/<int:counter_id>/sign-in/", views.counter_sign_in_view, name="sign-in"),
+    path("counters/<int:counter_id>/sign-out/", views.counter_sign_out_view, name="sign-out"),
+    path("counters/<int:counter_id>/pause/", views.counter_pause_view, name="pause"),
+    path("counters/<int:counter_id>/resume/", views.counter_resume_view, name="resume"),
+    path("counters/<int:counter_id>/call-next/", views.call_next, name="call-next"),
+    path("tickets/<int:ticket_id>/recall/", views.recall, name="recall"),
+    path("tickets/<int:ticket_id>/start/", views.start, name="start"),
+    path("tickets/<int:ticket_id>/complete/", views.complete, name="complete"),
+    path("tickets/<int:ticket_id>/no-show/", views.no_show, name="no-show"),
+    path("tickets/<int:ticket_id>/transfer/", views.transfer, name="transfer"),
+    path("tickets/<int:ticket_id>/park/", views.park, name="park"),
+    path("tickets/<int:ticket_id>/unpark/", views.unpark, name="unpark"),
+]
