@@ -36,8 +36,8 @@ def placeholders(text: str) -> set[str]:
     return {m for m in PRINTF.findall(text) if m != "%%"} | set(BRACES.findall(text))
 
 
-def entry_key(entry: polib.POEntry) -> tuple[str | None, str, str | None]:
-    return entry.msgctxt, entry.msgid, entry.msgid_plural or None
+def entry_key(entry: polib.POEntry) -> tuple[str, str, str]:
+    return entry.msgctxt or "", entry.msgid, entry.msgid_plural or ""
 
 
 def describe(entry: polib.POEntry) -> str:
