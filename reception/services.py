@@ -205,6 +205,16 @@ def _require(ticket: Ticket, *states, action: str) -> None:
         )
 
 
+def _lock_for_step(actor, ticket: Ticket, *states, action: str) -> Ticket:
+    """Lock the ticket for a step at its counter: the actor's role, the source state, and the
+    actor's own counter, all checked under the lock."""
+    locked = _lock_ticket(ticket)
+    _check(actor, SERVE_PERM, locked.branch_id)
+    _require(locked, *states, action=action)
+    _require_counter_of(actor, locked)
+    return locked
+
+
 def _require_counter_of(actor, ticket: Ticket) -> None:
     if actor is not None and ticket.counter is not None and ticket.counter.staff_id != actor.pk:
         raise Conflict(_("This ticket is at another member of staff's counter."))
@@ -391,10 +401,7 @@ def ticket_recall(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> T
     """Call the ticket again (the customer did not come yet)."""
     now = _now(now)
     with transaction.atomic():
-        locked = _lock_ticket(ticket)
-        _check(actor, SERVE_PERM, locked.branch_id)
-        _require(locked, TicketStatus.CALLED, action=_("recalled"))
-        _require_counter_of(actor, locked)
+        locked = _lock_for_step(actor, ticket, TicketStatus.CALLED, action=_("recalled"))
         if locked.recall_count >= settings.RECEPTION_MAX_RECALLS:
             raise InvalidTransition(
                 ngettext(
@@ -417,10 +424,7 @@ def ticket_start(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> Ti
     """The customer has arrived at the counter: service begins."""
     now = _now(now)
     with transaction.atomic():
-        locked = _lock_ticket(ticket)
-        _check(actor, SERVE_PERM, locked.branch_id)
-        _require(locked, TicketStatus.CALLED, action=_("started"))
-        _require_counter_of(actor, locked)
+        locked = _lock_for_step(actor, ticket, TicketStatus.CALLED, action=_("started"))
         locked.status = TicketStatus.SERVING
         locked.serving_started_at = now
         locked.save(update_fields=["status", "serving_started_at"])
@@ -434,10 +438,7 @@ def ticket_complete(
     """Service is done; the outcome notes what was done (service marks, references)."""
     now = _now(now)
     with transaction.atomic():
-        locked = _lock_ticket(ticket)
-        _check(actor, SERVE_PERM, locked.branch_id)
-        _require(locked, TicketStatus.SERVING, action=_("completed"))
-        _require_counter_of(actor, locked)
+        locked = _lock_for_step(actor, ticket, TicketStatus.SERVING, action=_("completed"))
         locked.status = TicketStatus.COMPLETED
         locked.finished_at = now
         locked.outcome = outcome.strip()[:200]
@@ -458,10 +459,7 @@ def ticket_no_show(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> 
     """The called customer did not come."""
     now = _now(now)
     with transaction.atomic():
-        locked = _lock_ticket(ticket)
-        _check(actor, SERVE_PERM, locked.branch_id)
-        _require(locked, TicketStatus.CALLED, action=_("marked as a no-show"))
-        _require_counter_of(actor, locked)
+        locked = _lock_for_step(actor, ticket, TicketStatus.CALLED, action=_("marked as a no-show"))
         locked.status = TicketStatus.NO_SHOW
         locked.finished_at = now
         locked.save(update_fields=["status", "finished_at"])
@@ -482,10 +480,9 @@ def ticket_transfer(
     ticket keeps the original arrival time and gets the transferred weight."""
     now = _now(now)
     with transaction.atomic():
-        locked = _lock_ticket(ticket)
-        _check(actor, SERVE_PERM, locked.branch_id)
-        _require(locked, TicketStatus.CALLED, TicketStatus.SERVING, action=_("transferred"))
-        _require_counter_of(actor, locked)
+        locked = _lock_for_step(
+            actor, ticket, TicketStatus.CALLED, TicketStatus.SERVING, action=_("transferred")
+        )
         if service_type.branch_id != locked.branch_id or not service_type.is_active:
             raise BadInput(
                 _("Transfer to an active service of the same branch."), field="service_type"
@@ -523,10 +520,9 @@ def ticket_transfer(
 def ticket_park(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
     """Set the visit aside (the customer fills in a form); the counter can call the next one."""
     with transaction.atomic():
-        locked = _lock_ticket(ticket)
-        _check(actor, SERVE_PERM, locked.branch_id)
-        _require(locked, TicketStatus.CALLED, TicketStatus.SERVING, action=_("parked"))
-        _require_counter_of(actor, locked)
+        locked = _lock_for_step(
+            actor, ticket, TicketStatus.CALLED, TicketStatus.SERVING, action=_("parked")
+        )
         locked.reserved_counter = locked.counter
         locked.status = TicketStatus.PARKED
         locked.counter = None
