@@ -412,6 +412,16 @@ RECEPTION_MAX_RECALLS = env.int("RECEPTION_MAX_RECALLS", default=2)
 RECEPTION_CALL_ATTEMPTS = 5
 # Host for the QR codes kiosks print (a phone must reach it); empty = the host the kiosk used.
 RECEPTION_PUBLIC_BASE_URL = env.str("RECEPTION_PUBLIC_BASE_URL", default="")
+# The "you're next" SMS goes out when this many people or fewer are ahead (0: never).
+RECEPTION_NEXT_SMS_AHEAD = env.int("RECEPTION_NEXT_SMS_AHEAD", default=2)
+# Appointments: check-in from this many minutes before the start until this many after it
+# (later: a walk-in ticket without the appointment weight); bookings open this many days ahead
+# and close this many minutes before the slot; the reminder goes this many hours before.
+RECEPTION_CHECKIN_EARLY_MINUTES = env.int("RECEPTION_CHECKIN_EARLY_MINUTES", default=30)
+RECEPTION_CHECKIN_LATE_MINUTES = env.int("RECEPTION_CHECKIN_LATE_MINUTES", default=15)
+RECEPTION_BOOKING_DAYS = env.int("RECEPTION_BOOKING_DAYS", default=30)
+RECEPTION_BOOKING_NOTICE_MINUTES = env.int("RECEPTION_BOOKING_NOTICE_MINUTES", default=60)
+RECEPTION_REMINDER_HOURS = env.int("RECEPTION_REMINDER_HOURS", default=24)
 
 # --- Logging: one line per record on stderr; the audit logger is never silenced.
 LOGGING = {

@@ -41,6 +41,15 @@ class ServiceType(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("order on the kiosk"), default=0)
+    remote_checkin = models.BooleanField(
+        _("remote check-in"),
+        default=True,
+        help_text=_("Customers may join this queue from their own phone while the branch is open."),
+    )
+    # Appointments: slots of slot_minutes through the opening hours, slot_capacity bookings each.
+    bookable = models.BooleanField(_("bookable by appointment"), default=False)
+    slot_minutes = models.PositiveSmallIntegerField(_("appointment slot (minutes)"), default=15)
+    slot_capacity = models.PositiveSmallIntegerField(_("appointments per slot"), default=1)
 
     objects = ScopedQuerySet.as_manager()
     scope_branch_field = "branch_id"
@@ -56,6 +65,13 @@ class ServiceType(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(expected_service_minutes__gte=1), name="servicetype_service_time_pos"
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5, slot_minutes__lte=240),
+                name="servicetype_slot_minutes_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_capacity__gte=1), name="servicetype_slot_capacity_pos"
             ),
         ]
 
@@ -94,6 +110,8 @@ class Counter(models.Model):
     services = models.ManyToManyField(
         ServiceType, through="CounterService", related_name="counters", verbose_name=_("services")
     )
+    # Where the counter stands in its branch's priority:standard cycle (PriorityRule ratios).
+    ratio_step = models.PositiveSmallIntegerField(default=0, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_branch_field = "branch_id"
@@ -157,10 +175,21 @@ class PriorityRule(models.Model):
     max_wait_minutes = models.PositiveSmallIntegerField(
         _("maximum wait before a ticket goes first"), default=45
     )
+    # Optional ratio between tickets with a priority weight and standard ones, per counter:
+    # 2 and 1 call two priority tickets, then one standard, and so on while both kinds wait.
+    ratio_priority = models.PositiveSmallIntegerField(_("priority calls per cycle"), default=0)
+    ratio_standard = models.PositiveSmallIntegerField(_("standard calls per cycle"), default=0)
 
     class Meta:
         verbose_name = _("priority rule")
         verbose_name_plural = _("priority rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ratio_priority=0, ratio_standard=0)
+                | Q(ratio_priority__gte=1, ratio_standard__gte=1),
+                name="priorityrule_ratio_both_or_none",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(_("Priority rule of %(branch)s") % {"branch": self.branch})
@@ -239,6 +268,11 @@ class Visit(models.Model):
     )
     source = models.CharField(_("source"), max_length=12, choices=VisitSource.choices)
     arrived_at = models.DateTimeField(_("arrived at"))
+    # A walk-in without a customer record may leave a phone number for the "you're next" SMS
+    # (remote check-in); an identified customer is texted at their own number with consent.
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    sms_when_next = models.BooleanField(_("SMS when nearly next"), default=False)
+    language = models.CharField(_("language"), max_length=8, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_branch_field = "branch_id"
@@ -321,6 +355,8 @@ class Ticket(models.Model):
         related_name="+",
     )
     called_at = models.DateTimeField(null=True, blank=True)
+    # When the "you're next" message went out (once per ticket).
+    next_notified_at = models.DateTimeField(null=True, blank=True)
     recall_count = models.PositiveSmallIntegerField(default=0)
     serving_started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -388,3 +424,108 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# --- Appointments -----------------------------------------------------------------------------
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    CHECKED_IN = "checked_in", _("Checked in")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_SHOW = "no_show", _("No-show")
+
+
+class AppointmentChannel(models.TextChoices):
+    STAFF = "staff", _("Staff")
+    PUBLIC = "public", _("Public booking page")
+    API = "api", _("API")
+
+
+class Appointment(models.Model):
+    """A booked slot for a service at a branch; check-in turns it into a ticket.
+
+    The customer is a record (booked by staff or the API) or, from the public page, a contact:
+    name, phone and e-mail given with the booking, used only for this appointment's messages.
+    """
+
+    branch = models.ForeignKey(
+        "branches.Branch", on_delete=models.PROTECT, related_name="appointments"
+    )
+    service_type = models.ForeignKey(
+        ServiceType,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        verbose_name=_("service"),
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="appointments",
+        verbose_name=_("customer"),
+    )
+    contact_name = models.CharField(_("name"), max_length=80, blank=True)
+    contact_phone = models.CharField(_("phone"), max_length=20, blank=True)
+    contact_email = models.EmailField(_("e-mail"), blank=True)
+    contact_consent_sms = models.BooleanField(_("messages by SMS"), default=False)
+    contact_consent_email = models.BooleanField(_("messages by e-mail"), default=False)
+    language = models.CharField(_("language"), max_length=8, default="zh-hans")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=AppointmentStatus.choices,
+        default=AppointmentStatus.BOOKED,
+    )
+    channel = models.CharField(
+        _("booked through"), max_length=8, choices=AppointmentChannel.choices
+    )
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
+    reference = models.CharField(max_length=32, unique=True, default=new_public_token)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("booked at"), auto_now_add=True)
+    reschedule_count = models.PositiveSmallIntegerField(default=0)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="appointment"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope_branch_field = "branch_id"
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["booked", "checked_in", "cancelled", "no_show"]),
+                name="appointment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(customer__isnull=False) | ~Q(contact_name=""),
+                name="appointment_has_someone",
+            ),
+        ]
+        indexes = [
+            # Slot capacity and the day's list: the booked appointments of a service in time order.
+            models.Index(
+                fields=["service_type", "starts_at"],
+                condition=Q(status="booked"),
+                name="appointment_booked_idx",
+            ),
+            models.Index(fields=["branch", "starts_at"], name="appointment_branch_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_type.prefix} {self.starts_at:%Y-%m-%d %H:%M}"
