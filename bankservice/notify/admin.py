@@ -38,6 +38,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "id",
         "created_at",
         "customer",
+        "contact_name",
         "branch",
         "channel",
         "template",
@@ -59,10 +60,12 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["customer", "branch"]
     search_fields = ["=reference", "=provider_id", "=dedupe_key", "=customer__core_banking_id"]
     date_hierarchy = "created_at"
-    # The real phone number or address is not here at all: only the masked copy.
+    # The real phone number or address is not here at all (a customer's, or a contact's stored
+    # contact_address): only the masked copy.
     fields = [
         "reference",
         "customer",
+        "contact_name",
         "branch",
         "channel",
         "template",

@@ -1,9 +1,12 @@
-"""Notifications to customers (SMS, e-mail), their delivery attempts, and quiet hours per branch.
+"""Notifications (SMS, e-mail), their delivery attempts, and quiet hours per branch.
 
-Personal data: a notification stores the customer, not the address. The real phone number or
-e-mail address is read from the customer when the message is sent (so a corrected address is
-used and no second copy of it accumulates here); `recipient_masked` keeps a masked copy for
-staff screens. The context holds what the template needs, never secrets (checked on the way in).
+Personal data: a notification to a customer stores the customer, not the address. The real phone
+number or e-mail address is read from the customer when the message is sent (so a corrected
+address is used and no second copy of it accumulates here). A notification to a contact who is
+not a customer (a public booking, a remote check-in) has no record to read from: it stores the
+contact's address for its channel only, name and language, and only when it is to be sent (a
+skipped one keeps the masked copy alone). `recipient_masked` keeps a masked copy for staff
+screens. The context holds what the template needs, never secrets (checked on the way in).
 """
 
 import uuid
@@ -61,16 +64,22 @@ class AttemptStatus(models.TextChoices):
 
 
 class Notification(models.Model):
-    """One message to one customer on one channel, from a registered template."""
+    """One message to one customer (or one contact) on one channel, from a registered template."""
 
     # Sent to providers (SMS gateway reference, e-mail header) instead of the database id.
     reference = models.UUIDField(_("reference"), default=uuid.uuid4, unique=True, editable=False)
+    # Empty for a contact who is not a customer: then the contact_* fields say where it goes.
     customer = models.ForeignKey(
         "customers.Customer",
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="notifications",
         verbose_name=_("customer"),
     )
+    # The full phone number (E.164) or e-mail address for the channel; never shown on a screen.
+    contact_address = models.CharField(_("contact address"), max_length=254, blank=True)
+    contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
     # Whose quiet hours apply and who may see the row (the customer's home branch by default).
     branch = models.ForeignKey(
         "branches.Branch",
@@ -81,8 +90,8 @@ class Notification(models.Model):
     channel = models.CharField(_("channel"), max_length=10, choices=NotificationChannel.choices)
     template = models.CharField(_("message"), max_length=100)
     context = models.JSONField(_("context"), default=dict, blank=True, encoder=DjangoJSONEncoder)
-    # The customer's preferred language when queued; at send time the one actually used (the
-    # customer's preference then, or the zh-hans fallback).
+    # The customer's preferred language when queued (a contact's language, which stays); at send
+    # time the one actually used (the customer's preference then, or the zh-hans fallback).
     language = models.CharField(_("language"), max_length=8)
     recipient_masked = models.CharField(_("recipient"), max_length=254, blank=True)
     status = models.CharField(
@@ -139,6 +148,18 @@ class Notification(models.Model):
                 condition=~Q(status=NotificationStatus.SENDING) | Q(claimed_at__isnull=False),
                 name="notification_sending_is_claimed",
             ),
+            # Somewhere to send it: a customer, or a contact's address (a skipped contact row
+            # keeps none: it is never sent).
+            models.CheckConstraint(
+                condition=Q(customer__isnull=False)
+                | ~Q(contact_address="")
+                | Q(status=NotificationStatus.SKIPPED),
+                name="notification_has_recipient",
+            ),
+            models.CheckConstraint(
+                condition=Q(customer__isnull=True) | Q(contact_address="", contact_name=""),
+                name="notification_customer_or_contact",
+            ),
         ]
         indexes = [
             # The sweep: due pending rows, oldest first.
@@ -158,7 +179,9 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.template} → {self.recipient_masked or self.customer_id} ({self.status})"
+        return (
+            f"{self.template} → {self.recipient_masked or self.customer_id or '-'} ({self.status})"
+        )
 
 
 class NotificationAttempt(models.Model):

@@ -23,16 +23,18 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from bankservice.branches.scope import can_act_at
-from bankservice.core.errors import Conflict, DomainError
+from bankservice.core.errors import BadInput, Conflict, DomainError
 from bankservice.core.masking import mask_email, mask_phone
+from bankservice.customers.validators import normalize_phone
 from bankservice.events.services import record
 
 from .channels import (
@@ -53,7 +55,7 @@ from .models import (
 )
 from .quiet import quiet_until, window_for_branch
 from .registry import MESSAGE_TYPES, message_type
-from .rendering import render_message
+from .rendering import FALLBACK_LANGUAGE, render_message
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +77,22 @@ class InvalidContext(DomainError):
     """The template context is missing a key, is not JSON, or carries something secret."""
 
     status_code = 400
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Someone to message who is not (or not known as) a customer, e.g. from a public booking.
+
+    Consent is what the person gave for this purpose only; nothing is kept beyond the one
+    notification (its address for the channel, name and language).
+    """
+
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    language: str = FALLBACK_LANGUAGE
+    consent_sms: bool = False
+    consent_email: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,21 +122,56 @@ def _current(customer):
     return customer
 
 
-def _address(customer, channel: str) -> str:
-    return customer.phone if channel == NotificationChannel.SMS else customer.email
+def _address(recipient, channel: str) -> str:
+    return recipient.phone if channel == NotificationChannel.SMS else recipient.email
 
 
 def _mask(channel: str, address: str) -> str:
     return mask_phone(address) if channel == NotificationChannel.SMS else mask_email(address)
 
 
-def _skip_reason(customer, channel: str) -> str | None:
-    consent = customer.consent_sms if channel == NotificationChannel.SMS else customer.consent_email
+def _skip_reason(recipient, channel: str) -> str | None:
+    """For a customer or a Contact (both have phone, email, consent_sms, consent_email)."""
+    consent = (
+        recipient.consent_sms if channel == NotificationChannel.SMS else recipient.consent_email
+    )
     if not consent:
         return SkipReason.NO_CONSENT
-    if not _address(customer, channel):
+    if not _address(recipient, channel):
         return SkipReason.NO_ADDRESS
     return None
+
+
+def _clean_contact(contact: Contact, channel: str) -> Contact:
+    """The contact with its address for the channel normalised (E.164 phone, checked e-mail),
+    the other address dropped, and a language we have templates for."""
+    if not isinstance(contact, Contact):
+        raise BadInput(_("The recipient must be a Contact."), field="contact")
+    name = " ".join((contact.name or "").split())
+    if len(name) > 200:
+        raise BadInput(_("The name can have at most 200 characters."), field="name")
+    phone = email = ""
+    field = "phone" if channel == NotificationChannel.SMS else "email"
+    try:
+        if field == "phone" and (contact.phone or "").strip():
+            phone = normalize_phone(contact.phone)
+        elif field == "email" and (contact.email or "").strip():
+            email = contact.email.strip()
+            validate_email(email)
+    except ValidationError as exc:
+        raise BadInput(exc.messages[0], field=field) from None
+    try:
+        language = translation.get_supported_language_variant((contact.language or "").lower())
+    except LookupError:
+        language = FALLBACK_LANGUAGE
+    return Contact(
+        name=name,
+        phone=phone,
+        email=email,
+        language=language,
+        consent_sms=contact.consent_sms,
+        consent_email=contact.consent_email,
+    )
 
 
 def _scrub(text: str, address: str, masked: str) -> str:
@@ -182,7 +235,8 @@ def _payload(notification: Notification, **extra) -> dict:
 
 def notification_send(
     *,
-    customer,
+    customer=None,
+    contact: Contact | None = None,
     channel: str,
     template: str,
     context: dict | None = None,
@@ -190,11 +244,18 @@ def notification_send(
     actor=None,
     branch=None,
 ) -> Notification:
-    """Queue a message to a customer in the caller's transaction; it goes out after commit.
+    """Queue a message to a customer or a contact in the caller's transaction; it goes out after
+    commit.
 
-    Without consent or an address for the channel it is stored as skipped, with the reason. With
-    a dedupe_key already used, the existing notification is returned and nothing new is queued.
+    Exactly one of customer and contact; a contact needs the branch (quiet hours and who may see
+    the row). Without consent or an address for the channel it is stored as skipped, with the
+    reason. With a dedupe_key already used, the existing notification is returned and nothing new
+    is queued.
     """
+    if (customer is None) == (contact is None):
+        raise BadInput(_("Give either a customer or a contact, not both or neither."))
+    if contact is not None and branch is None:
+        raise BadInput(_("A message to a contact needs a branch."), field="branch")
     kind = message_type(template)
     if channel not in kind.channels:
         raise DomainError(
@@ -203,7 +264,12 @@ def notification_send(
             field="channel",
         )
     cleaned = _clean_context(template, context)
-    customer = _current(customer)
+    if contact is not None:
+        recipient = contact = _clean_contact(contact, channel)
+        language = contact.language
+    else:
+        recipient = customer = _current(customer)
+        language = customer.preferred_language
     dedupe_key = (dedupe_key or "").strip()
     if dedupe_key:
         existing = Notification.objects.filter(dedupe_key=dedupe_key).first()
@@ -211,18 +277,22 @@ def notification_send(
             return existing
     branch = branch or customer.home_branch
     now = timezone.now()
-    skip = _skip_reason(customer, channel)
+    skip = _skip_reason(recipient, channel)
     not_before = None
     if skip is None and kind.quiet_hours:
         not_before = quiet_until(now, window_for_branch(branch), branch.zone)
+    address = _address(recipient, channel)
     notification = Notification(
         customer=customer,
+        # A contact's address is kept only when there is something to send.
+        contact_address=address if contact is not None and not skip else "",
+        contact_name=contact.name if contact is not None else "",
         branch=branch,
         channel=channel,
         template=template,
         context=cleaned,
-        language=customer.preferred_language,
-        recipient_masked=_mask(channel, _address(customer, channel)),
+        language=language,
+        recipient_masked=_mask(channel, address),
         status=Status.SKIPPED if skip else Status.PENDING,
         skip_reason=skip or "",
         dedupe_key=dedupe_key,
@@ -317,9 +387,26 @@ def _release(notification: Notification, **changes) -> None:
     ).update(status=Status.PENDING, attempts=F("attempts") - 1, claimed_at=None, **changes)
 
 
+def _recipient(notification: Notification) -> tuple[str, str, str, str | None]:
+    """Address, name, language and any skip reason, as of now.
+
+    A customer's are read from the record (a corrected address, a withdrawn consent, a new
+    language count); a contact's were stored when it was queued, with the consent given then.
+    """
+    if notification.customer_id is None:
+        return notification.contact_address, notification.contact_name, notification.language, None
+    customer = _current(notification.customer)
+    return (
+        _address(customer, notification.channel),
+        customer.full_name,
+        customer.preferred_language,
+        _skip_reason(customer, notification.channel),
+    )
+
+
 def _deliver_claimed(notification: Notification) -> Delivery:
     """Deliver a row this worker claimed (status sending, claimed_at is the claim token)."""
-    customer = _current(notification.customer)
+    address, name, language, skip = _recipient(notification)
     kind = MESSAGE_TYPES.get(notification.template)
 
     # Quiet hours again: the row may have waited (broker down, retries) into the night.
@@ -331,8 +418,8 @@ def _deliver_claimed(notification: Notification) -> Delivery:
             _release(notification, next_attempt_at=until, not_before=until)
             return Delivery("deferred", retry_at=until)
 
-    # Consent again: the customer may have opted out since the message was queued.
-    skip = _skip_reason(customer, notification.channel)
+    # Consent again (customers only: a contact has no record to withdraw it in): the customer
+    # may have opted out since the message was queued.
     if skip is not None:
         with transaction.atomic():
             done = Notification.objects.filter(
@@ -349,13 +436,11 @@ def _deliver_claimed(notification: Notification) -> Delivery:
                 )
         return Delivery("skipped")
 
-    address = _address(customer, notification.channel)
     masked = _mask(notification.channel, address)
     channel = None
     started = time.monotonic()
     result: SendResult | None = None
     error: Exception | None = None
-    language = customer.preferred_language  # today's preference; stored below as sent
     try:
         rendered = render_message(
             key=notification.template,
@@ -363,7 +448,7 @@ def _deliver_claimed(notification: Notification) -> Delivery:
             language=language,
             context={
                 **notification.context,
-                "customer_name": customer.full_name,
+                "customer_name": name,
                 "branch_name": notification.branch.name,
                 "reference": str(notification.reference),
             },
