@@ -137,7 +137,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "bankservice.core.cache.KeptClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="bankservice"),
         }
@@ -166,9 +166,15 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Idle timeout: the cookie expires SESSION_IDLE_MINUTES after the last request (sliding).
+# Idle timeout: a session expires SESSION_IDLE_MINUTES after it was last saved, and
+# SessionLifetimeMiddleware saves it again at most every SESSION_REFRESH_SECONDS of activity
+# (not on every request: a write per request costs a busy counter more than its own work), so it
+# ends between SESSION_IDLE_MINUTES minus that refresh interval and SESSION_IDLE_MINUTES after
+# the last request. Sessions are read from the cache, the database keeps them (cached_db).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_REFRESH_SECONDS = 60
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Absolute lifetime: a session ends this long after sign-in however active it is.
 SESSION_ABSOLUTE_LIFETIME = timedelta(hours=env.int("SESSION_ABSOLUTE_HOURS", default=10))
@@ -210,6 +216,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+# A form sent with an expired or missing CSRF token: public pages under these prefixes (each
+# with a GET at the same address) send the visitor back to try again; others show a 403 page.
+CSRF_FAILURE_VIEW = "bankservice.core.views.csrf_failure"
+CSRF_RETRY_PATH_PREFIXES = ["/kiosk/", "/checkin/", "/book/", "/a/"]
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -298,6 +308,19 @@ CELERY_BEAT_SCHEDULE = {
     # Tickets still open when their branch's day has ended are closed as unserved (and counted).
     # Hourly, so every time zone's evening is caught within the hour.
     "reception-close-day": {"task": "reception.close_unserved", "schedule": crontab(minute=5)},
+    # Appointments whose check-in window has passed become no-shows (a late arrival after that
+    # takes a walk-in ticket), and reminders go out RECEPTION_REMINDER_HOURS ahead. Every 5
+    # minutes is close enough for both; reruns and overlaps are safe (SKIP LOCKED, once each).
+    "reception-appointment-no-shows": {
+        "task": "reception.appointment_no_shows",
+        "schedule": timedelta(minutes=5),
+        "options": {"expire_seconds": 240},
+    },
+    "reception-appointment-reminders": {
+        "task": "reception.appointment_reminders",
+        "schedule": timedelta(minutes=5),
+        "options": {"expire_seconds": 240},
+    },
     # Proves beat and a worker are alive end to end; /healthz reports the age of the last beat.
     "heartbeat": {"task": "core.heartbeat", "schedule": timedelta(seconds=30)},
     # Expired sessions pile up in the database otherwise.
@@ -411,6 +434,7 @@ RECEPTION_MAX_RECALLS = env.int("RECEPTION_MAX_RECALLS", default=2)
 # skips locked candidates).
 RECEPTION_CALL_ATTEMPTS = 5
 # Host for the QR codes kiosks print (a phone must reach it); empty = the host the kiosk used.
+# The "you're next" SMS links to the status page only when this is set (a worker has no host).
 RECEPTION_PUBLIC_BASE_URL = env.str("RECEPTION_PUBLIC_BASE_URL", default="")
 # The "you're next" SMS goes out when this many people or fewer are ahead (0: never).
 RECEPTION_NEXT_SMS_AHEAD = env.int("RECEPTION_NEXT_SMS_AHEAD", default=2)

@@ -10,8 +10,8 @@ login form would leave it) and an API key (scopes reception:read/write, all bran
 issuing. It starts gunicorn (3 workers × 4 threads, as the Dockerfile) on a free 127.0.0.1 port
 against that database, measures, stops gunicorn and drops the database at the end.
 
-The clients are threads with httpx (keep-alive, one connection each) in this process, on the
-same 2-core machine as the server. Each phase lasts BENCH_RECEPTION_SECONDS (6 by default):
+The clients are threads with http.client (keep-alive, one connection each) in this process, on
+the same 2-core machine as the server. Each phase lasts BENCH_RECEPTION_SECONDS (6 by default):
 
 - healthz: GET /healthz, 8 clients: the floor of this machine, middleware and 2 queries;
 - issue: POST /api/v1/tickets {"service_type": id} with the API key, 8 and 32 clients;
@@ -33,6 +33,8 @@ request machinery. About three minutes in all.
 """
 
 import argparse
+import http.client
+import json
 import os
 import secrets
 import socket
@@ -280,10 +282,13 @@ def insert_history(setup: Setup, rows: int) -> str:
         # 6 minutes after arriving for 3–12 minutes.
         cursor.execute(
             """
-            INSERT INTO reception_visit (id, branch_id, customer_id, source, arrived_at)
+            INSERT INTO reception_visit (
+                id, branch_id, customer_id, source, arrived_at, contact_phone, sms_when_next,
+                language)
             SELECT %(base)s + g, %(branch)s, NULL, 'kiosk',
                    ((%(today)s::date - (1 + g / 4000)::int) + time '09:00')
-                       AT TIME ZONE 'Asia/Shanghai' + make_interval(secs => (g %% 4000) * 7)
+                       AT TIME ZONE 'Asia/Shanghai' + make_interval(secs => (g %% 4000) * 7),
+                   '', false, ''
             FROM generate_series(0::bigint, %(rows)s::bigint - 1) AS g
             """,
             params,
@@ -499,13 +504,13 @@ def profile_in_process(setup: Setup) -> dict[str, Profile]:
 
 def split_in_process(setup: Setup) -> list[tuple[str, float]]:
     """Where an issue and a call-next spend their time: the service alone, the queue position
-    the issue answer includes, and the whole request (auth, permissions, serializers, sessions,
+    (no longer in the issue answer) and the answer, and the whole request (auth, permissions, serializers, sessions,
     middleware) through the test client. Mean ms of IN_PROCESS_SAMPLES calls each."""
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django.utils import timezone
 
-    from reception.api import TicketSerializer
+    from reception.api import TicketSerializer, ticket_answer
     from reception.models import Counter, ServiceType, Ticket
     from reception.selectors import ticket_position
     from reception.services import (
@@ -548,8 +553,15 @@ def split_in_process(setup: Setup) -> list[tuple[str, float]]:
             lambda: ticket_issue(actor=None, service_type=service, source="api"),
         ),
         ("  of which branch_is_open()", lambda: branch_is_open(service.branch, timezone.now())),
-        ("ticket_position() (in the issue answer)", lambda: ticket_position(waiting)),
-        ("TicketSerializer(waiting ticket).data", lambda: TicketSerializer(waiting).data),
+        ("ticket_position() (status page, GET ticket)", lambda: ticket_position(waiting)),
+        (
+            "TicketSerializer(waiting ticket).data (GET ticket)",
+            lambda: TicketSerializer(waiting).data,
+        ),
+        (
+            "ticket_answer(ticket, position=False) (issue answer)",
+            lambda: ticket_answer(waiting, position=False),
+        ),
         (
             "POST /api/v1/tickets (whole request)",
             lambda: kiosk.post("/api/v1/tickets", {"service_type": service.pk}),
@@ -783,18 +795,60 @@ def run_clients(workers, seconds: float) -> tuple[list[Tally], float]:
     return tallies, time.perf_counter() - started
 
 
-def issuer(base_url: str, api_key: str, services: list[int], offset: int):
-    import httpx
+class Answer:
+    def __init__(self, status_code: int, content: bytes):
+        self.status_code, self.content = status_code, content
 
+    @property
+    def text(self) -> str:
+        return self.content.decode(errors="replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class LeanClient:
+    """One keep-alive HTTP/1.1 connection with http.client: the load generator shares the two
+    cores with the server, and httpx costs it about twice the CPU per request."""
+
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None):
+        parts = urlsplit(base_url)
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        self.headers = headers or {}
+
+    def request(self, method: str, path: str, body=None) -> Answer:
+        headers = dict(self.headers)
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        self.connection.request(method, path, body=payload, headers=headers)
+        response = self.connection.getresponse()
+        return Answer(response.status, response.read())
+
+    def get(self, path: str) -> Answer:
+        return self.request("GET", path)
+
+    def post(self, path: str, body=None) -> Answer:
+        return self.request("POST", path, body)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.connection.close()
+
+
+def issuer(base_url: str, api_key: str, services: list[int], offset: int):
     def work(_started: float, deadline: float, tally: Tally) -> None:
         headers = {"Authorization": f"Api-Key {api_key}"}
-        with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+        with LeanClient(base_url, headers) as client:
             for i in range(MAX_REQUESTS_PER_CLIENT):
                 if time.perf_counter() >= deadline:
                     break
                 body = {"service_type": services[(offset + i) % len(services)]}
                 started = time.perf_counter()
-                response = client.post("/api/v1/tickets", json=body)
+                response = client.post("/api/v1/tickets", body)
                 if response.status_code == 201:
                     tally.add("issue", time.perf_counter() - started)
                 else:
@@ -806,10 +860,9 @@ def issuer(base_url: str, api_key: str, services: list[int], offset: int):
 def prober(base_url: str):
     """GET /healthz (two queries and a cache round trip): what this machine does per request
     before any reception code runs."""
-    import httpx
 
     def work(_started: float, deadline: float, tally: Tally) -> None:
-        with httpx.Client(base_url=base_url, timeout=30) as client:
+        with LeanClient(base_url) as client:
             for _i in range(MAX_REQUESTS_PER_CLIENT):
                 if time.perf_counter() >= deadline:
                     break
@@ -826,17 +879,13 @@ def prober(base_url: str):
 def teller(base_url: str, counter: int, session_key: str, pace: float = 0.0, offset: float = 0.0):
     """A teller calling, starting and completing tickets at their counter: back to back, or
     (pace > 0) one cycle every `pace` seconds from `offset` on, as people would."""
-    import httpx
 
     def work(started: float, deadline: float, tally: Tally) -> None:
         # As a browser would send them: the session cookie, and the CSRF cookie echoed in the
         # X-CSRFToken header (DRF's SessionAuthentication checks CSRF on every POST).
         csrf = "".join(secrets.choice(CSRF_ALPHABET) for _i in range(32))
-        cookies = {"sessionid": session_key, "csrftoken": csrf}
-        headers = {"X-CSRFToken": csrf}
-        with httpx.Client(
-            base_url=base_url, cookies=cookies, headers=headers, timeout=30
-        ) as client:
+        headers = {"Cookie": f"sessionid={session_key}; csrftoken={csrf}", "X-CSRFToken": csrf}
+        with LeanClient(base_url, headers) as client:
 
             def step(op: str, path: str):
                 started = time.perf_counter()
@@ -969,7 +1018,7 @@ def report(args, setup, rows, cpu_notes, profile, split, inserted, commits) -> N
     print(
         f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; gunicorn "
         f"{args.workers} workers × {args.threads} threads (gthread, Django's pool on); "
-        f"clients: threads with httpx in this process; {args.seconds:g} s per phase"
+        f"clients: threads with http.client in this process; {args.seconds:g} s per phase"
     )
     print(f"migrate: {setup.migrate_seconds:.1f} s; {inserted}")
     print(commits)

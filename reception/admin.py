@@ -1,10 +1,12 @@
 """Reception configuration: services, counters, priority rules, kiosks and boards."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from bankservice.core.admin_mixins import ReadOnlyAdminMixin
+from bankservice.core.masking import mask_email, mask_phone
 
-from .models import Counter, CounterService, Device, PriorityRule, ServiceType, Ticket
+from .models import Appointment, Counter, CounterService, Device, PriorityRule, ServiceType, Ticket
 
 
 @admin.register(ServiceType)
@@ -30,7 +32,7 @@ class CounterAdmin(admin.ModelAdmin):
 
 @admin.register(PriorityRule)
 class PriorityRuleAdmin(admin.ModelAdmin):
-    list_display = ["branch", "max_wait_minutes"]
+    list_display = ["branch", "max_wait_minutes", "ratio_priority", "ratio_standard"]
 
 
 @admin.register(Device)
@@ -45,3 +47,23 @@ class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["number", "branch", "business_date", "service_type", "status", "counter"]
     list_filter = ["branch", "status", "business_date"]
     search_fields = ["number"]
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Appointments change through the staff pages, the public page and the API (each step is
+    an event); here they are only looked at, with the booking contact masked."""
+
+    list_display = ["starts_at", "branch", "service_type", "status", "channel"]
+    list_filter = ["branch", "status", "channel"]
+    date_hierarchy = "starts_at"
+    exclude = ["contact_phone", "contact_email", "reference"]
+    readonly_fields = ["phone_masked", "email_masked"]
+
+    @admin.display(description=_("phone"))
+    def phone_masked(self, appointment: Appointment) -> str:
+        return mask_phone(appointment.contact_phone)
+
+    @admin.display(description=_("e-mail"))
+    def email_masked(self, appointment: Appointment) -> str:
+        return mask_email(appointment.contact_email)

@@ -19,9 +19,10 @@ from bankservice.branches.models import Branch
 from bankservice.core.api_permissions import ScopedModelPermissions
 from bankservice.customers.models import Customer
 from bankservice.customers.selectors import customer_list
+from bankservice.customers.validators import normalize_phone
 
 from .filters import TicketFilter
-from .models import Counter, CounterState, ServiceType, Ticket, VisitSource
+from .models import Counter, CounterState, ServiceType, Ticket, TicketStatus, VisitSource
 from .selectors import counter_list, service_type_list, ticket_list, ticket_position
 from .services import (
     CONFIGURE_PERM,
@@ -182,8 +183,9 @@ def status_path(ticket: Ticket) -> str:
 
 
 class TicketSerializer(serializers.ModelSerializer):
-    """A ticket. The queue position costs queries, so lists leave it null: single-ticket answers
-    (retrieve, issue, the actions) give it while the ticket waits."""
+    """A ticket. The queue position costs queries, so lists and the issue answer leave it null
+    (a kiosk issues many tickets a minute; the customer's status page shows the place): the
+    other single-ticket answers (retrieve, the actions) give it while the ticket waits."""
 
     branch = serializers.SlugRelatedField(slug_field="code", read_only=True)
     service_type = serializers.IntegerField(source="service_type_id", read_only=True)
@@ -213,10 +215,11 @@ class TicketSerializer(serializers.ModelSerializer):
         help_text="Path of the customer's status page (no login)."
     )
     position = serializers.SerializerMethodField(
-        help_text="Place in the service's queue (1: next) while waiting; null in lists."
+        help_text="Place in the service's queue (1: next) while waiting; null in lists and when "
+        "issuing (the status page at `status_url` shows it)."
     )
     estimated_wait_seconds = serializers.SerializerMethodField(
-        help_text="Expected wait from now while waiting; null in lists."
+        help_text="Expected wait from now while waiting; null in lists and when issuing."
     )
 
     class Meta:
@@ -270,6 +273,21 @@ class TicketSerializer(serializers.ModelSerializer):
         return round(place.estimated_wait.total_seconds()) if place else None
 
 
+# A ModelSerializer builds its fields per instance, which costs more than the rest of an answer
+# (~4 ms here against 0.3 ms to represent a ticket). An answer without the queue position needs
+# nothing per request, so this one instance serves them all: to_representation() keeps no state
+# between calls, and its context never changes.
+_TICKET_WITHOUT_POSITION = TicketSerializer(context={"queue_position": False})
+
+
+def ticket_answer(ticket: Ticket, *, position: bool = True) -> dict:
+    """A ticket as the API shows it; with its queue position (queries) only when asked for and
+    the ticket waits."""
+    if position and ticket.status == TicketStatus.WAITING:
+        return TicketSerializer(ticket).data
+    return _TICKET_WITHOUT_POSITION.to_representation(ticket)
+
+
 def _principal(serializer) -> object | None:
     request = serializer.context.get("request")
     return request.user if request is not None else None
@@ -293,6 +311,31 @@ class TicketIssueSerializer(serializers.Serializer):
         required=False,
         help_text='Where the ticket was taken; default "api" for API keys, "greeter" for staff.',
     )
+    sms_when_next = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Text the customer when nearly next: an identified customer at their own "
+        "number (with their SMS consent), an anonymous walk-in at `contact_phone`.",
+    )
+    contact_phone = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=32,
+        help_text="Mobile number of an anonymous walk-in for the SMS (consent for this ticket).",
+    )
+
+    def validate_contact_phone(self, value: str) -> str:
+        return normalize_phone(value) if value.strip() else ""
+
+    def validate(self, attrs):
+        if attrs.get("customer") is not None or not attrs["sms_when_next"]:
+            attrs["contact_phone"] = ""  # an identified customer is texted at their own number
+        elif not attrs["contact_phone"]:
+            raise serializers.ValidationError(
+                {"contact_phone": _("Give a phone number for the SMS.")}
+            )
+        return attrs
 
     def get_fields(self):
         fields = super().get_fields()
@@ -354,7 +397,8 @@ class TicketViewSet(
     viewsets.GenericViewSet,
 ):
     """Queue tickets of the caller's branches. Create issues a ticket; each step after that is
-    a POST action (staff at a counter only)."""
+    a POST action (staff at a counter only). Most steps pass the id to their service, whose lock
+    is then the one read of the ticket (scoped to the caller's branches: 404 otherwise)."""
 
     queryset = Ticket.objects.all()
     serializer_class = TicketSerializer
@@ -379,8 +423,8 @@ class TicketViewSet(
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "queue_position": self.action != "list"}
 
-    def _answer(self, ticket: Ticket, code=status.HTTP_200_OK) -> Response:
-        return Response(TicketSerializer(ticket).data, status=code)
+    def _answer(self, ticket: Ticket, code=status.HTTP_200_OK, *, position=True) -> Response:
+        return Response(ticket_answer(ticket, position=position), status=code)
 
     @extend_schema(
         request=TicketIssueSerializer,
@@ -404,35 +448,36 @@ class TicketViewSet(
             service_type=data["service_type"],
             customer=data.get("customer"),
             source=data.get("source") or default_source,
+            sms_when_next=data["sms_when_next"],
+            contact_phone=data["contact_phone"],
         )
-        return self._answer(ticket, status.HTTP_201_CREATED)
+        return self._answer(ticket, status.HTTP_201_CREATED, position=False)
 
     @_transition("Call the ticket again (the customer has not come yet).")
     @action(detail=True, methods=["post"])
     def recall(self, request, pk=None):
-        return self._answer(ticket_recall(actor=request.user, ticket=self.get_object()))
+        return self._answer(ticket_recall(actor=request.user, ticket=int(pk)))
 
     @_transition("The customer is at the counter: service begins.")
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        return self._answer(ticket_start(actor=request.user, ticket=self.get_object()))
+        return self._answer(ticket_start(actor=request.user, ticket=int(pk)))
 
     @_transition("Service is done; `outcome` notes what was done.", TicketCompleteSerializer)
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        ticket = self.get_object()
         serializer = TicketCompleteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._answer(
             ticket_complete(
-                actor=request.user, ticket=ticket, outcome=serializer.validated_data["outcome"]
+                actor=request.user, ticket=int(pk), outcome=serializer.validated_data["outcome"]
             )
         )
 
     @_transition("The called customer did not come.")
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):
-        return self._answer(ticket_no_show(actor=request.user, ticket=self.get_object()))
+        return self._answer(ticket_no_show(actor=request.user, ticket=int(pk)))
 
     @_transition(
         "Send the visit on to another service (optionally one counter); the new ticket keeps the "
@@ -456,7 +501,7 @@ class TicketViewSet(
     @_transition("Set the visit aside (the customer fills in a form); the counter moves on.")
     @action(detail=True, methods=["post"])
     def park(self, request, pk=None):
-        return self._answer(ticket_park(actor=request.user, ticket=self.get_object()))
+        return self._answer(ticket_park(actor=request.user, ticket=int(pk)))
 
     @_transition("The parked customer is ready: back in the queue for the counter that parked it.")
     @action(detail=True, methods=["post"])
@@ -523,8 +568,6 @@ class CounterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        if self.action == "call_next":  # answers a ticket: the counter's services are not shown
-            return Counter.objects.visible_to(self.request.user, SERVE_PERM)
         perm = SERVE_PERM if self.action in self.staff_actions else "reception.view_counter"
         return counter_list(principal=self.request.user, perm=perm).order_by(
             "branch__code", "number"
@@ -566,13 +609,13 @@ class CounterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     )
     @action(detail=True, methods=["post"], url_path="call-next")
     def call_next(self, request, pk=None):
-        counter = self.get_object()
-        ticket = ticket_call_next(actor=request.user, counter=counter)
+        # By id: the service's lock is the one read of the counter, scoped to the caller.
+        ticket = ticket_call_next(actor=request.user, counter=int(pk))
         if ticket is None:
             return Response({"ticket": None, "detail": _("Nobody is waiting.")})
         return Response(
             {
-                "ticket": TicketSerializer(ticket).data,
+                "ticket": ticket_answer(ticket),
                 "detail": _("%(number)s called to %(counter)s.")
                 % {"number": ticket.number, "counter": ticket.counter},
             }
@@ -585,4 +628,7 @@ router.include_root_view = False
 router.register("service-types", ServiceTypeViewSet, basename="service-type")
 router.register("counters", CounterViewSet, basename="counter")
 router.register("tickets", TicketViewSet, basename="ticket")
+from .appointment_api import AppointmentViewSet  # noqa: E402 - it uses the serializers above
+
+router.register("appointments", AppointmentViewSet, basename="appointment")
 urlpatterns = router.urls

@@ -8,6 +8,30 @@ class ReceptionConfig(AppConfig):
 
     def ready(self) -> None:
         from bankservice.events.catalogue import register_event_labels
+        from bankservice.notify.registry import MessageType, register
+
+        from .config import connect_signals
+
+        connect_signals()  # the per-process configuration cache follows every change
+
+        register(
+            MessageType(
+                "reception.ticket_next",
+                _("You're nearly next: the ticket number, people ahead, the status page link"),
+                required=("number", "ahead", "service", "service_zh", "status_url"),
+                channels=("sms",),
+                quiet_hours=False,  # the customer is in the queue right now
+                sample={
+                    "number": "A012",
+                    "ahead": 2,
+                    "service": "Cash",
+                    "service_zh": "现金业务",
+                    "status_url": "https://queue.bank.example/t/abc/",
+                },
+            )
+        )
+
+        _register_appointment_messages()
 
         register_event_labels(
             {
@@ -25,6 +49,12 @@ class ReceptionConfig(AppConfig):
                 "reception.counter_closed": _("Counter closed"),
                 "reception.counter_paused": _("Counter paused"),
                 "reception.counter_resumed": _("Counter resumed"),
+                "reception.appointment_booked": _("Appointment booked"),
+                "reception.appointment_rescheduled": _("Appointment moved"),
+                "reception.appointment_cancelled": _("Appointment cancelled"),
+                "reception.appointment_checked_in": _("Checked in for the appointment"),
+                "reception.appointment_no_show": _("Did not come to the appointment"),
+                "reception.appointment_reminded": _("Appointment reminder sent"),
             }
         )
 
@@ -37,3 +67,25 @@ class ReceptionConfig(AppConfig):
         from .demo import demo_links
 
         return demo_links(base_url=base_url)
+
+
+def _register_appointment_messages() -> None:
+    """The appointment messages (reception/appointments.py fills their context)."""
+    from bankservice.notify.registry import MessageType, register
+
+    required = ("service_en", "service_zh", "when", "manage_url")
+    sample = {
+        "service_en": "Wealth management",
+        "service_zh": "理财咨询",
+        "when": "2026-03-05 10:30",
+        "checkin_from": "10:00",
+        "branch_address": "1 Bund Road",
+        "manage_url": "https://desk.bank.example/a/abc/",
+    }
+    for key, description in (
+        ("reception.appointment_booked", _("Appointment confirmation, with the manage link")),
+        ("reception.appointment_reminder", _("Appointment reminder, a day before")),
+        ("reception.appointment_changed", _("Appointment moved to another time")),
+        ("reception.appointment_cancelled", _("Appointment cancelled")),
+    ):
+        register(MessageType(key, description, required=required, sample=sample))

@@ -1,4 +1,5 @@
-"""Demo configuration for reception: services, counters, a kiosk and a display per branch.
+"""Demo configuration for reception: services (some bookable by appointment), counters, a kiosk
+and a display per branch.
 
 Called by `manage.py seed_demo` through ReceptionConfig.seed_demo; idempotent.
 """
@@ -13,6 +14,8 @@ SERVICES = [
     ("wealth", "V", "理财咨询", "Wealth management", ServiceCategory.WEALTH, 20, 20),
     ("enquiry", "E", "业务咨询", "Enquiries", ServiceCategory.ENQUIRY, 10, 6),
 ]
+# Bookable by appointment: code -> (slot minutes, appointments per slot)
+BOOKABLE = {"loans": (30, 1), "wealth": (30, 2), "accounts": (15, 2)}
 # counter number -> services in order of preference
 COUNTERS = {
     1: ["cash", "accounts"],
@@ -38,6 +41,9 @@ def seed_reception(*, branches) -> dict[str, int]:
                     "target_wait_minutes": target,
                     "expected_service_minutes": expected,
                     "sort_order": order,
+                    "bookable": code in BOOKABLE,
+                    "slot_minutes": BOOKABLE.get(code, (15, 1))[0],
+                    "slot_capacity": BOOKABLE.get(code, (15, 1))[1],
                 },
             )
             created["service types"] += was_created
@@ -64,4 +70,14 @@ def demo_links(*, base_url: str) -> list[str]:
     lines = [
         f"  {d.branch.code} {d.get_kind_display()}: {base_url}/{d.kind}/{d.token}/" for d in devices
     ]
-    return ["\nReception devices (no login needed):", *lines] if lines else []
+    lines = ["\nReception devices (no login needed):", *lines] if lines else []
+    branch_codes = (
+        ServiceType.objects.filter(bookable=True, is_active=True, branch__is_active=True)
+        .order_by("branch__code")
+        .values_list("branch__code", flat=True)
+        .distinct()[:20]
+    )
+    booking = [f"  {code} {base_url}/book/{code}/" for code in branch_codes]
+    if booking:
+        lines += ["\nAppointments, public booking page (no login needed):", *booking]
+    return lines

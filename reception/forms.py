@@ -6,6 +6,7 @@ from django.utils.translation import pgettext_lazy
 
 from bankservice.customers.filters import CustomerFilter
 from bankservice.customers.selectors import customer_list
+from bankservice.customers.validators import normalize_phone
 
 from .models import Counter, ServiceType
 
@@ -39,6 +40,14 @@ class IssueTicketForm(forms.Form):
         label=_("Customer"),
         error_messages={"invalid_choice": _("That customer is not one you may see; search again.")},
     )
+    # "You're next" SMS: to the customer's own number (with their SMS consent), or for a walk-in
+    # to the number given here, for this ticket only (reception/next_notice.py).
+    sms_when_next = forms.BooleanField(
+        label=_("Text the customer when nearly next"), required=False
+    )
+    contact_phone = forms.CharField(
+        label=_("Mobile number for the SMS (walk-ins)"), required=False, max_length=32
+    )
 
     def __init__(self, *args, branch, principal, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,11 +58,23 @@ class IssueTicketForm(forms.Form):
         )
         self.fields["customer"].queryset = customer_list(principal=principal)
 
+    def clean_contact_phone(self) -> str:
+        phone = self.cleaned_data["contact_phone"].strip()
+        return normalize_phone(phone) if phone else ""
+
     def clean(self):
         cleaned = super().clean()
+        self._find_customer(cleaned)
+        if cleaned.get("customer") is not None or not cleaned.get("sms_when_next"):
+            cleaned["contact_phone"] = ""  # an identified customer is texted at their own number
+        elif not cleaned.get("contact_phone") and not self.errors:
+            self.add_error("contact_phone", _("Give a phone number for the SMS."))
+        return cleaned
+
+    def _find_customer(self, cleaned) -> None:
         query = (cleaned.get("customer_query") or "").strip()
         if cleaned.get("customer") is not None or not query:
-            return cleaned
+            return
         visible = customer_list(principal=self.principal)
         matches = list(CustomerFilter({"q": query}, queryset=visible).qs[: MAX_CANDIDATES + 1])
         if not matches:
@@ -65,7 +86,6 @@ class IssueTicketForm(forms.Form):
             self.add_error("customer_query", _("Several customers match: choose one below."))
         else:
             cleaned["customer"] = matches[0]
-        return cleaned
 
 
 class CompleteForm(forms.Form):

@@ -5,6 +5,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -188,6 +189,7 @@ class PriorityRule(models.Model):
                 condition=Q(ratio_priority=0, ratio_standard=0)
                 | Q(ratio_priority__gte=1, ratio_standard__gte=1),
                 name="priorityrule_ratio_both_or_none",
+                violation_error_message=_("Set both ratio numbers, or leave both at 0."),
             ),
         ]
 
@@ -528,4 +530,4 @@ class Appointment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.service_type.prefix} {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.service_type.prefix} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"

@@ -1,8 +1,11 @@
-"""Public reception pages: the kiosk, the display board and its feed, the ticket status page.
+"""Public reception pages: the kiosk, remote check-in from the customer's phone, the display
+board and its feed, the ticket status page.
 
 Nobody signs in here. A kiosk or a board proves itself with its Device token, a customer with
-the ticket's public token; an unknown, inactive or wrong-kind token is a plain 404. Nothing on
-these pages names a customer.
+the ticket's public token; an unknown, inactive or wrong-kind token is a plain 404. The remote
+check-in page of an active branch is open to anyone while the branch is open, so it is guarded
+by a rate limit per client address and one open ticket per browser. Nothing on these pages
+names a customer.
 
 Language: `?lang=en` or `?lang=zh-hans` picks the language of one page view (links and forms
 carry it on). A kiosk is shared, so the next customer starts in the default language again
@@ -16,6 +19,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 import segno
+from axes.helpers import get_client_ip_address
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
@@ -29,6 +33,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from bankservice.branches.models import Branch
 from bankservice.core.errors import DomainError
+from bankservice.customers.validators import normalize_phone
 
 from .models import (
     AT_COUNTER_STATES,
@@ -56,6 +61,12 @@ KIOSK_CLOSED_SECONDS = 60
 STATUS_REFRESH_SECONDS = 10
 # How often board.js polls the feed (milliseconds).
 BOARD_POLL_MS = 1500
+# Remote check-in: tickets per client address per window, against a script filling the queue.
+REMOTE_TICKETS_PER_WINDOW = 3
+REMOTE_WINDOW_SECONDS = 30 * 60
+# The signed cookie naming the browser's open remote ticket (one at a time); a business day.
+REMOTE_COOKIE = "reception_remote_ticket"
+REMOTE_COOKIE_SECONDS = 12 * 60 * 60
 
 
 def _requested_language(request) -> str | None:
@@ -161,8 +172,8 @@ def _kiosk_services(branch):
     return ServiceType.objects.filter(branch=branch, is_active=True).select_related("branch")
 
 
-def _closed_page(request, device: Device):
-    branch = device.branch
+def _closed_page(request, branch: Branch, refresh_url: str):
+    """Opening hours in both languages; it looks again every minute, so it opens by itself."""
     hours = list(branch.opening_hours.all())
     response = render(
         request,
@@ -171,7 +182,7 @@ def _closed_page(request, device: Device):
             "branch": branch,
             "hours": hours,
             "languages_both": [code for code, _n in settings.LANGUAGES],
-            "refresh_url": reverse("reception_public:kiosk", args=[device.token]),
+            "refresh_url": refresh_url,
             "refresh_seconds": KIOSK_CLOSED_SECONDS,
         },
     )
@@ -194,7 +205,7 @@ def kiosk(request, token: str):
                     actor=None, service_type=form.cleaned_data["service"], source=VisitSource.KIOSK
                 )
             except BranchClosed:
-                return _closed_page(request, device)
+                return _closed_page(request, device.branch, request.path)
             except DomainError as refused:  # the service was withdrawn meanwhile
                 error, status = refused.message, 409
             else:
@@ -203,7 +214,7 @@ def kiosk(request, token: str):
         else:
             error, status = _("Please choose one of the services shown."), 400
     if not branch_is_open(device.branch, timezone.now()):
-        return _closed_page(request, device)
+        return _closed_page(request, device.branch, request.path)
     response = render(
         request,
         "reception/public/kiosk.html",
@@ -345,6 +356,163 @@ def board_feed_view(request, token: str):
     return response
 
 
+# --- Remote check-in (the customer's own phone) -------------------------------------------------
+
+
+class RemoteCheckinForm(forms.Form):
+    """A service and, if the customer wants the "you're next" SMS, their phone number.
+
+    The number is kept with the visit only when the SMS is asked for (consent for this ticket
+    alone); without the tick it is not stored.
+    """
+
+    service = forms.ModelChoiceField(queryset=ServiceType.objects.none())
+    phone = forms.CharField(required=False, max_length=32)
+    sms_when_next = forms.BooleanField(required=False)
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+        self.fields["service"].error_messages["required"] = _("Please choose a service.")
+        self.fields["service"].error_messages["invalid_choice"] = _(
+            "Please choose one of the services shown."
+        )
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"].strip()
+        return normalize_phone(phone) if phone else ""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("sms_when_next") and not cleaned.get("phone") and "phone" not in self.errors:
+            self.add_error("phone", _("Enter your mobile number to get the SMS."))
+        if not cleaned.get("sms_when_next"):
+            cleaned["phone"] = ""
+        return cleaned
+
+
+def _remote_services(branch):
+    return _kiosk_services(branch).filter(remote_checkin=True)
+
+
+def _remote_ticket_in_cookie(request) -> Ticket | None:
+    """The open ticket this browser took remotely, if any (one at a time per browser)."""
+    token = request.get_signed_cookie(
+        REMOTE_COOKIE, default=None, salt=REMOTE_COOKIE, max_age=REMOTE_COOKIE_SECONDS
+    )
+    if not token:
+        return None
+    return (
+        Ticket.objects.filter(public_token=token, status__in=OPEN_STATES)
+        .select_related("service_type")
+        .first()
+    )
+
+
+def _rate_limit_key(request) -> str:
+    # The client address as login throttling sees it (axes: AXES_CLIENT_IP_CALLABLE behind a
+    # proxy); a digest, so no address is stored in the cache.
+    address = get_client_ip_address(request) or "unknown"
+    return "reception:remote:ip:" + hashlib.sha256(address.encode()).hexdigest()
+
+
+def _over_rate_limit(request) -> bool:
+    """Count one remote ticket for the client; True past REMOTE_TICKETS_PER_WINDOW.
+
+    A fixed window from the first ticket: `add` starts it, `incr` is atomic on Redis (and good
+    enough on the file cache of a single machine).
+    """
+    key = _rate_limit_key(request)
+    cache.add(key, 0, timeout=REMOTE_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=REMOTE_WINDOW_SECONDS)
+        count = 1
+    return count > REMOTE_TICKETS_PER_WINDOW
+
+
+@require_http_methods(["GET", "POST"])
+@_in_page_language
+def remote_checkin(request, branch_code: str):
+    """Join a queue from one's own phone while the branch is open, then follow the status page."""
+    branch = get_object_or_404(Branch, code=branch_code, is_active=True)
+    here = reverse("reception_public:checkin", args=[branch.code])
+    if not branch_is_open(branch, timezone.now()):
+        return _closed_page(request, branch, here)
+    services = _remote_services(branch)
+    existing = _remote_ticket_in_cookie(request)
+    status = 200
+    form = RemoteCheckinForm(services=services)
+    if existing is None and request.method == "POST":
+        form = RemoteCheckinForm(request.POST, services=services)
+        if not form.is_valid():
+            status = 400
+        elif _over_rate_limit(request):
+            form.add_error(
+                None,
+                _(
+                    "Too many numbers were taken from this connection. Please try again in "
+                    "%(minutes)d minutes or ask our staff in the branch."
+                )
+                % {"minutes": REMOTE_WINDOW_SECONDS // 60},
+            )
+            status = 429
+        else:
+            data = form.cleaned_data
+            try:
+                ticket = ticket_issue(
+                    actor=None,
+                    service_type=data["service"],
+                    source=VisitSource.REMOTE,
+                    contact_phone=data["phone"],
+                    sms_when_next=data["sms_when_next"],
+                    language=translation.get_language(),
+                )
+            except BranchClosed:
+                return _closed_page(request, branch, here)
+            except DomainError as refused:  # the service was withdrawn meanwhile
+                form.add_error(None, refused.message)
+                status = 409
+            else:
+                url = reverse("reception_public:status", args=[ticket.public_token])
+                response = _public(redirect(_with_lang(url, request.page_lang)))
+                response.set_signed_cookie(
+                    REMOTE_COOKIE,
+                    ticket.public_token,
+                    salt=REMOTE_COOKIE,
+                    max_age=REMOTE_COOKIE_SECONDS,
+                    secure=settings.SESSION_COOKIE_SECURE,
+                    httponly=True,
+                    samesite="Lax",
+                )
+                return response
+    response = render(
+        request,
+        "reception/public/checkin.html",
+        {
+            "branch": branch,
+            "services": services,
+            "form": form,
+            "existing": existing,
+            "existing_url": (
+                _with_lang(
+                    reverse("reception_public:status", args=[existing.public_token]),
+                    request.page_lang,
+                )
+                if existing
+                else None
+            ),
+            "page_lang": request.page_lang,
+            "languages": _languages(request),
+        },
+        status=status,
+    )
+    if status == 429:
+        response["Retry-After"] = str(REMOTE_WINDOW_SECONDS)
+    return _public(response)
+
+
 # --- Ticket status (the customer's phone) -------------------------------------------------------
 
 
@@ -374,6 +542,9 @@ def ticket_status(request, public_token: str):
                 "position": position,
                 "wait_minutes": _minutes(position.estimated_wait) if position else None,
                 "at_counter": ticket.status in AT_COUNTER_STATES and ticket.counter is not None,
+                # The same threshold as the "you're next" SMS (reception/next_notice.py).
+                "nearly_next": position is not None
+                and position.ahead <= settings.RECEPTION_NEXT_SMS_AHEAD,
                 "is_open": is_open,
                 "languages": _languages(request),
                 "refresh_url": _with_lang(request.path, request.page_lang) if is_open else None,

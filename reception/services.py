@@ -7,11 +7,13 @@ from the event log later.
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import Case, F, IntegerField, Q, When
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, IntegerField, Q, When
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -21,10 +23,10 @@ from bankservice.core.errors import BadInput, Conflict, DomainError
 from bankservice.events.services import record
 from bankservice.sla.clock import BusinessClock
 
+from . import config
 from .models import (
     AT_COUNTER_STATES,
     Counter,
-    CounterService,
     CounterState,
     DailySequence,
     PriorityRule,
@@ -34,6 +36,7 @@ from .models import (
     Visit,
     VisitSource,
 )
+from .next_notice import next_notices_enqueue
 
 SERVE_PERM = "reception.change_ticket"
 ISSUE_PERM = "reception.add_ticket"
@@ -80,7 +83,7 @@ def branch_is_open(branch, at: dt.datetime) -> bool:
     """Open on a working day within opening hours; the kiosk starts a little before opening."""
     early = dt.timedelta(minutes=settings.RECEPTION_ISSUE_EARLY_MINUTES)
     local = at.astimezone(branch.zone)
-    for opens, closes in BusinessClock.for_branch(branch).opening_hours(local.date()):
+    for opens, closes in config.opening_hours(branch, local.date()):
         start = dt.datetime.combine(local.date(), opens, tzinfo=branch.zone) - early
         end = dt.datetime.combine(local.date(), closes, tzinfo=branch.zone)
         if start <= local < end:
@@ -89,8 +92,8 @@ def branch_is_open(branch, at: dt.datetime) -> bool:
 
 
 def priority_rule_for(branch) -> PriorityRule:
-    """The branch's rule, or the defaults when it has none."""
-    return PriorityRule.objects.filter(branch=branch).first() or PriorityRule(branch=branch)
+    """The branch's rule, or the defaults when it has none (cached: see reception/config.py)."""
+    return config.priority_rule(branch.pk)
 
 
 def _priority(rule: PriorityRule, customer, *, is_appointment: bool, transferred: bool):
@@ -117,12 +120,18 @@ def _priority(rule: PriorityRule, customer, *, is_appointment: bool, transferred
 
 
 def _next_sequence(branch, business_date: dt.date, prefix: str) -> int:
-    """The next number of a prefix today; concurrent issuers wait on the sequence row's lock."""
-    sequence, _created = DailySequence.objects.get_or_create(
-        branch=branch, business_date=business_date, prefix=prefix
-    )
-    DailySequence.objects.filter(pk=sequence.pk).update(last_number=F("last_number") + 1)
-    return DailySequence.objects.values_list("last_number", flat=True).get(pk=sequence.pk)
+    """The next number of a prefix today, in one statement (PostgreSQL, and SQLite since 3.35):
+    the first issue of the day inserts the row, later ones bump it; concurrent issuers wait on
+    the row's lock, and two first issues at once meet on the unique constraint."""
+    table = connection.ops.quote_name(DailySequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (branch_id, business_date, prefix, last_number) "  # noqa: S608 - our table name
+            "VALUES (%s, %s, %s, 1) ON CONFLICT (branch_id, business_date, prefix) "
+            f"DO UPDATE SET last_number = {table}.last_number + 1 RETURNING last_number",
+            [branch.pk, business_date, prefix],
+        )
+        return cursor.fetchone()[0]
 
 
 def _new_ticket(
@@ -161,14 +170,23 @@ def ticket_issue(
     source: str,
     customer=None,
     is_appointment: bool = False,
+    contact_phone: str = "",
+    sms_when_next: bool = False,
+    language: str = "",
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """Put a customer (or an anonymous walk-in) in the queue for a service."""
+    """Put a customer (or an anonymous walk-in) in the queue for a service.
+
+    sms_when_next: text the customer (else contact_phone, E.164) when nearly next; see
+    reception/next_notice.py. language: the page's language, for that SMS to a walk-in.
+    """
     now = _now(now)
     branch = service_type.branch
     _check(actor, ISSUE_PERM, branch.pk)
     if source not in VisitSource.values:
         raise BadInput(_("Unknown ticket source."), field="source")
+    if sms_when_next and customer is None and not contact_phone:
+        raise BadInput(_("Give a phone number for the SMS."), field="contact_phone")
     if not service_type.is_active:
         raise BadInput(_("This service is not offered now."), field="service_type")
     if not branch_is_open(branch, now):
@@ -177,7 +195,13 @@ def ticket_issue(
         customer = customer.merged_into
     with transaction.atomic():
         visit = Visit.objects.create(
-            branch=branch, customer=customer, source=source, arrived_at=now
+            branch=branch,
+            customer=customer,
+            source=source,
+            arrived_at=now,
+            contact_phone=contact_phone,
+            sms_when_next=sms_when_next,
+            language=language,
         )
         ticket = _new_ticket(
             visit=visit, service_type=service_type, now=now, is_appointment=is_appointment
@@ -187,13 +211,20 @@ def ticket_issue(
     return ticket
 
 
-def _lock_ticket(ticket: Ticket) -> Ticket:
+def _lock_ticket(ticket: Ticket | int, actor=None) -> Ticket:
     # Locked by every transition (and by call-next's SKIP LOCKED claim): one change at a time.
-    return (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("branch", "service_type", "visit__customer", "counter")
-        .get(pk=ticket.pk)
-    )
+    # By id (the API), the lock is the one read of the ticket, scoped to the actor's branches.
+    tickets = Ticket.objects
+    if isinstance(ticket, int):
+        tickets = Ticket.objects.visible_to(actor, SERVE_PERM)
+    try:
+        return (
+            tickets.select_for_update(of=("self",))
+            .select_related("branch", "service_type", "visit__customer", "counter")
+            .get(pk=ticket if isinstance(ticket, int) else ticket.pk)
+        )
+    except Ticket.DoesNotExist:
+        raise Http404(_("No such ticket at your branches.")) from None
 
 
 def _require(ticket: Ticket, *states, action: str) -> None:
@@ -205,10 +236,10 @@ def _require(ticket: Ticket, *states, action: str) -> None:
         )
 
 
-def _lock_for_step(actor, ticket: Ticket, *states, action: str) -> Ticket:
-    """Lock the ticket for a step at its counter: the actor's role, the source state, and the
-    actor's own counter, all checked under the lock."""
-    locked = _lock_ticket(ticket)
+def _lock_for_step(actor, ticket: Ticket | int, *states, action: str) -> Ticket:
+    """Lock the ticket (or the ticket with this id) for a step at its counter: the actor's role,
+    the source state, and the actor's own counter, all checked under the lock."""
+    locked = _lock_ticket(ticket, actor)
     _check(actor, SERVE_PERM, locked.branch_id)
     _require(locked, *states, action=action)
     _require_counter_of(actor, locked)
@@ -310,16 +341,26 @@ def _counter_event(type_: str, actor, counter: Counter) -> None:
 # --- Calling and serving ----------------------------------------------------------------------
 
 
-def _waiting_for(counter: Counter, now: dt.datetime):
-    """The tickets this counter may call, best first: past the maximum wait, then the counter's
-    preferred services, then queue order (arrival moved ahead by priority weights)."""
-    links = list(
-        CounterService.objects.filter(counter=counter).values_list("service_type_id", "preference")
-    )
+def _waiting_for(counter: Counter, now: dt.datetime, rule: PriorityRule):
+    """The tickets this counter may call, best first: past the maximum wait, then those set
+    aside for this counter, then (with a ratio) the kind the counter's cycle asks for, then the
+    counter's preferred services, then queue order (arrival moved ahead by priority weights)."""
+    links = config.counter_services(counter.pk)
     if not links:
         return Ticket.objects.none()
-    rule = priority_rule_for(counter.branch)
     starved_before = now - dt.timedelta(minutes=rule.max_wait_minutes)
+    order = ["starved", "reserved", "preference", "priority_at", "id"]
+    kind = {}
+    wants_priority = _ratio_wants_priority(rule, counter.ratio_step)
+    if wants_priority is not None:
+        # Any priority weight makes a priority ticket; the other kind is taken when none of
+        # this kind waits (a counter never idles while someone waits).
+        kind["kind"] = Case(
+            When(priority_at__lt=F("arrived_at"), then=0 if wants_priority else 1),
+            default=1 if wants_priority else 0,
+            output_field=IntegerField(),
+        )
+        order.insert(2, "kind")
     return (
         Ticket.objects.filter(
             status=TicketStatus.WAITING,
@@ -335,24 +376,74 @@ def _waiting_for(counter: Counter, now: dt.datetime):
             reserved=Case(
                 When(reserved_counter=counter, then=0), default=1, output_field=IntegerField()
             ),
+            **kind,
             preference=Case(
                 *[When(service_type_id=service, then=pref) for service, pref in links],
                 output_field=IntegerField(),
             ),
         )
-        .order_by("starved", "reserved", "preference", "priority_at", "id")
+        .order_by(*order)
     )
 
 
-def ticket_call_next(*, actor, counter: Counter, now: dt.datetime | None = None) -> Ticket | None:
-    """Call the best waiting ticket to the counter; None when nobody is waiting.
+# --- Ratios between priority and standard tickets ----------------------------------------------
+# With a rule of p priority : s standard calls, each counter walks a cycle of p priority slots
+# then s standard slots; Counter.ratio_step is its place in it.
+
+
+def _ratio_wants_priority(rule: PriorityRule, step: int) -> bool | None:
+    """Whether the counter's next call should be a priority ticket; None without a ratio."""
+    cycle = rule.ratio_priority + rule.ratio_standard
+    if not cycle:
+        return None
+    return step % cycle < rule.ratio_priority
+
+
+def _ratio_step_after(rule: PriorityRule, step: int, *, called_priority: bool) -> int:
+    """The place after a call: just past the next slot of the kind actually called, i.e. the
+    slot the step asked for, or, when it took the other kind because none of its kind waited,
+    that kind's first slot (its run starts afresh)."""
+    cycle = rule.ratio_priority + rule.ratio_standard
+    step %= cycle
+    if called_priority != (step < rule.ratio_priority):
+        step = 0 if called_priority else rule.ratio_priority
+    return (step + 1) % cycle
+
+
+def _lock_counter_to_call(actor, counter: Counter | int) -> Counter:
+    """Lock the counter: one of the actor's branches, else 404."""
+    try:
+        return (
+            Counter.objects.visible_to(actor, SERVE_PERM)
+            .select_for_update()
+            .get(pk=counter if isinstance(counter, int) else counter.pk)
+        )
+    except Counter.DoesNotExist:
+        raise Http404(_("No such counter at your branches.")) from None
+
+
+def _require_idle(counter: Counter) -> None:
+    busy = Ticket.objects.filter(counter=counter, status__in=AT_COUNTER_STATES).first()
+    if busy is not None:
+        raise InvalidTransition(
+            _("Ticket %(number)s is still at this counter: finish it first.")
+            % {"number": busy.number},
+            current=busy.status,
+        )
+
+
+def ticket_call_next(
+    *, actor, counter: Counter | int, now: dt.datetime | None = None
+) -> Ticket | None:
+    """Call the best waiting ticket to the counter (or the counter with this id); None when
+    nobody is waiting.
 
     Two counters never get the same ticket: the candidate is taken with SKIP LOCKED (PostgreSQL)
     and claimed with a conditional UPDATE on its status (which also guards SQLite).
     """
     now = _now(now)
     with transaction.atomic():
-        locked = _lock_counter(counter)
+        locked = _lock_counter_to_call(actor, counter)
         _require_staff(actor, locked)
         if locked.state != CounterState.OPEN:
             raise InvalidTransition(
@@ -360,19 +451,24 @@ def ticket_call_next(*, actor, counter: Counter, now: dt.datetime | None = None)
                 % {"state": locked.get_state_display()},
                 current=locked.state,
             )
-        busy = Ticket.objects.filter(counter=locked, status__in=AT_COUNTER_STATES).first()
-        if busy is not None:
-            raise InvalidTransition(
-                _("Ticket %(number)s is still at this counter: finish it first.")
-                % {"number": busy.number},
-                current=busy.status,
-            )
-        candidates = _waiting_for(locked, now).select_for_update(skip_locked=True, of=("self",))
+        rule = config.priority_rule(locked.branch_id)
+        # "Is the counter still busy?" rides on the candidate query, a statement that starts
+        # after the counter lock is held, so it sees what an earlier call there committed.
+        busy = Ticket.objects.filter(counter=locked, status__in=AT_COUNTER_STATES)
+        # Only the ticket table: the sort covers every waiting ticket of the counter's services,
+        # and joins (visits, customers) there would grow with the history.
+        candidates = (
+            _waiting_for(locked, now, rule)
+            .filter(~Exists(busy))
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
         for _attempt in range(settings.RECEPTION_CALL_ATTEMPTS):
             candidate = candidates.first()
             if candidate is None:
+                _require_idle(locked)  # busy, or nobody waiting
                 return None
-            claimed = Ticket.objects.filter(pk=candidate.pk, status=TicketStatus.WAITING).update(
+            claimed = Ticket.objects.filter(pk=candidate, status=TicketStatus.WAITING).update(
                 status=TicketStatus.CALLED,
                 counter=locked,
                 served_by=actor,
@@ -383,9 +479,15 @@ def ticket_call_next(*, actor, counter: Counter, now: dt.datetime | None = None)
                 break
         else:
             return None
-        ticket = Ticket.objects.select_related(
-            "branch", "service_type", "visit__customer", "counter"
-        ).get(pk=candidate.pk)
+        ticket = Ticket.objects.select_related("branch", "service_type", "visit__customer").get(
+            pk=candidate
+        )
+        ticket.counter = locked
+        if _ratio_wants_priority(rule, locked.ratio_step) is not None:
+            locked.ratio_step = _ratio_step_after(
+                rule, locked.ratio_step, called_priority=ticket.priority_at < ticket.arrived_at
+            )
+            locked.save(update_fields=["ratio_step"])
         _event(
             "ticket_called",
             actor,
@@ -394,10 +496,11 @@ def ticket_call_next(*, actor, counter: Counter, now: dt.datetime | None = None)
             waited_seconds=int((now - ticket.arrived_at).total_seconds()),
         )
         _board_changed(locked.branch_id)
+        transaction.on_commit(partial(next_notices_enqueue, ticket.service_type_id), robust=True)
     return ticket
 
 
-def ticket_recall(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
+def ticket_recall(*, actor, ticket: Ticket | int, now: dt.datetime | None = None) -> Ticket:
     """Call the ticket again (the customer did not come yet)."""
     now = _now(now)
     with transaction.atomic():
@@ -420,7 +523,7 @@ def ticket_recall(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> T
     return locked
 
 
-def ticket_start(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
+def ticket_start(*, actor, ticket: Ticket | int, now: dt.datetime | None = None) -> Ticket:
     """The customer has arrived at the counter: service begins."""
     now = _now(now)
     with transaction.atomic():
@@ -433,7 +536,7 @@ def ticket_start(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> Ti
 
 
 def ticket_complete(
-    *, actor, ticket: Ticket, outcome: str = "", now: dt.datetime | None = None
+    *, actor, ticket: Ticket | int, outcome: str = "", now: dt.datetime | None = None
 ) -> Ticket:
     """Service is done; the outcome notes what was done (service marks, references)."""
     now = _now(now)
@@ -455,7 +558,7 @@ def ticket_complete(
     return locked
 
 
-def ticket_no_show(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
+def ticket_no_show(*, actor, ticket: Ticket | int, now: dt.datetime | None = None) -> Ticket:
     """The called customer did not come."""
     now = _now(now)
     with transaction.atomic():
@@ -517,7 +620,7 @@ def ticket_transfer(
     return new
 
 
-def ticket_park(*, actor, ticket: Ticket, now: dt.datetime | None = None) -> Ticket:
+def ticket_park(*, actor, ticket: Ticket | int, now: dt.datetime | None = None) -> Ticket:
     """Set the visit aside (the customer fills in a form); the counter can call the next one."""
     with transaction.atomic():
         locked = _lock_for_step(

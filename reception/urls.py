@@ -3,7 +3,7 @@ console. Every action is a POST that calls one service and redirects back."""
 
 from django.urls import path
 
-from . import views
+from . import appointment_views, views
 
 app_name = "reception"
 urlpatterns = [
@@ -24,4 +24,21 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/transfer/", views.transfer, name="transfer"),
     path("tickets/<int:ticket_id>/park/", views.park, name="park"),
     path("tickets/<int:ticket_id>/unpark/", views.unpark, name="unpark"),
+    path("appointments/", appointment_views.appointment_list_view, name="appointments"),
+    path("appointments/new/", appointment_views.appointment_new, name="appointment-new"),
+    path(
+        "appointments/<int:appointment_id>/reschedule/",
+        appointment_views.appointment_reschedule_view,
+        name="appointment-reschedule",
+    ),
+    path(
+        "appointments/<int:appointment_id>/cancel/",
+        appointment_views.appointment_cancel_view,
+        name="appointment-cancel",
+    ),
+    path(
+        "appointments/<int:appointment_id>/check-in/",
+        appointment_views.appointment_check_in_view,
+        name="appointment-check-in",
+    ),
 ]

@@ -314,6 +314,8 @@ def issue(request):
                 service_type=form.cleaned_data["service_type"],
                 customer=form.cleaned_data["customer"],
                 source=VisitSource.GREETER,
+                sms_when_next=form.cleaned_data["sms_when_next"],
+                contact_phone=form.cleaned_data["contact_phone"],
             )
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -7,12 +7,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 SESSION_STARTED_KEY = "signed_in_at"
+SESSION_REFRESHED_KEY = "refreshed_at"
 
 
 class SessionLifetimeMiddleware:
-    """End a session SESSION_ABSOLUTE_LIFETIME after sign-in, however active it has been.
+    """End a session SESSION_ABSOLUTE_LIFETIME after sign-in, however active it has been, and
+    keep an active one alive.
 
-    The idle timeout is the session cookie's own sliding age (SESSION_COOKIE_AGE).
+    The idle timeout is the session's own expiry (SESSION_COOKIE_AGE from its last save). An
+    active session is saved again at most every SESSION_REFRESH_SECONDS, not on every request,
+    so it ends at most that much earlier than SESSION_COOKIE_AGE after the last request.
     """
 
     def __init__(self, get_response):
@@ -21,11 +25,23 @@ class SessionLifetimeMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
+            session = request.session
             now = timezone.now().timestamp()
-            started = request.session.setdefault(SESSION_STARTED_KEY, now)
-            if now - started > settings.SESSION_ABSOLUTE_LIFETIME.total_seconds():
+            started = session.setdefault(SESSION_STARTED_KEY, now)
+            refreshed = session.get(SESSION_REFRESHED_KEY, now)
+            # The idle check repeats the store's expiry: a cached session (cached_db) expires
+            # with its cache entry, whose clock is the cache server's.
+            if (
+                now - started > settings.SESSION_ABSOLUTE_LIFETIME.total_seconds()
+                or now - refreshed > settings.SESSION_COOKIE_AGE
+            ):
                 logout(request)
                 return redirect(f"{reverse(settings.LOGIN_URL)}?expired=1")
+            fresh = SESSION_REFRESHED_KEY in session and (
+                0 <= now - refreshed < settings.SESSION_REFRESH_SECONDS
+            )
+            if not fresh:
+                session[SESSION_REFRESHED_KEY] = now  # saved after the response: a new expiry
         return self.get_response(request)
 
 

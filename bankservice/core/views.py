@@ -1,13 +1,17 @@
-"""Home page and health check."""
+"""Home page, health check and the CSRF failure page."""
 
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from .models import Heartbeat
@@ -50,3 +54,33 @@ def healthz(request):
         checks["worker_last_beat"] = beat.beat_at.isoformat()
     healthy = checks["database"] == "ok" and checks["cache"] == "ok"
     return JsonResponse(checks, status=200 if healthy else 503)
+
+
+def csrf_failure(request, reason: str = ""):
+    """A form sent without a valid CSRF token: usually a page left open for hours or a browser
+    whose cookies were cleared, rarely a forged request (settings.CSRF_FAILURE_VIEW).
+
+    Public pages (settings.CSRF_RETRY_PATH_PREFIXES: the kiosk, remote check-in, booking) have
+    a GET at the same address: the visitor goes back there, in the page's language, with a
+    note to try again; the GET sets a fresh token. Nothing was done, so a forged request gains
+    nothing. Elsewhere a 403 page in the current language explains and links back.
+    """
+    prefixes = tuple(settings.CSRF_RETRY_PATH_PREFIXES)
+    if request.method == "POST" and prefixes and request.path.startswith(prefixes):
+        messages.warning(request, _("The page had expired. Please try again."))
+        query = request.GET.copy()
+        language = request.POST.get("lang")
+        if language in dict(settings.LANGUAGES):
+            query["lang"] = language  # the public pages carry their language in the form
+        url = request.path + (f"?{query.urlencode()}" if query else "")
+        return redirect(url)
+    referer = request.headers.get("Referer", "")
+    back = (
+        referer
+        if referer
+        and url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        else None
+    )
+    return render(request, "403_csrf.html", {"back_url": back}, status=403)

@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='priorityrule',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('ratio_priority', 0), ('ratio_standard', 0)), models.Q(('ratio_priority__gte', 1), ('ratio_standard__gte', 1)), _connector='OR'), name='priorityrule_ratio_both_or_none'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('ratio_priority', 0), ('ratio_standard', 0)), models.Q(('ratio_priority__gte', 1), ('ratio_standard__gte', 1)), _connector='OR'), name='priorityrule_ratio_both_or_none', violation_error_message='Set both ratio numbers, or leave both at 0.'),
         ),
         migrations.AddConstraint(
             model_name='servicetype',

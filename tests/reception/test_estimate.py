@@ -374,8 +374,10 @@ def insert_history(service, counters, n=HISTORY):
         cursor.execute(
             """
             WITH visits AS (
-                INSERT INTO reception_visit (branch_id, source, arrived_at)
-                SELECT %(branch)s, 'kiosk', %(start)s - make_interval(mins => g)
+                INSERT INTO reception_visit (
+                    branch_id, source, arrived_at, contact_phone, sms_when_next, language
+                )
+                SELECT %(branch)s, 'kiosk', %(start)s - make_interval(mins => g), '', false, ''
                 FROM generate_series(1, %(n)s) AS g
                 RETURNING id, arrived_at
             )

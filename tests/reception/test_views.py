@@ -526,9 +526,9 @@ def _fill_queue(issue_tickets, accounts_service, n: int):
         )
 
 
-# Every signed-in request: the session, the user, the role scope, and the session's sliding
-# expiry saved at the end (savepoint, update, release).
-REQUEST_QUERIES = 6
+# Every signed-in request: the user and the role scope (the session comes from the cache, and
+# is saved again only every SESSION_REFRESH_SECONDS: not within these frozen-clock tests).
+REQUEST_QUERIES = 2
 # + branches, the issued ticket, the services' queues (floor summary), counters with their
 # services and the tickets at them (4), recent service times of each active service (2 here: one
 # per service, never per ticket), the waiting list, the issue form's services.
