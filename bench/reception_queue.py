@@ -51,7 +51,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRATCH = "bench_reception"
+# The scratch database (dropped and created again): a separate name lets two runs share a server.
+SCRATCH = os.environ.get("BENCH_RECEPTION_DB", "bench_reception")
 HISTORY = int(os.environ.get("BENCH_RECEPTION_HISTORY", "1000000"))
 SECONDS = float(os.environ.get("BENCH_RECEPTION_SECONDS", "6"))
 PREFIXES = "ABCD"

@@ -7,6 +7,7 @@ counter, so API keys may issue and read tickets but not serve them.
 """
 
 import django_filters
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -22,16 +23,27 @@ from bankservice.customers.selectors import customer_list
 from bankservice.customers.validators import normalize_phone
 
 from .filters import TicketFilter
-from .models import Counter, CounterState, ServiceType, Ticket, TicketStatus, VisitSource
+from .models import (
+    Counter,
+    CounterState,
+    PriorityRule,
+    ServiceType,
+    Ticket,
+    TicketStatus,
+    VisitSource,
+)
 from .selectors import counter_list, service_type_list, ticket_list, ticket_position
 from .services import (
     CONFIGURE_PERM,
     ISSUE_PERM,
+    PRIORITY_RULE_FIELDS,
     SERVE_PERM,
     SERVICE_TYPE_FIELDS,
     counter_pause,
     counter_sign_in,
     counter_sign_out,
+    priority_rule_for,
+    priority_rule_update,
     service_type_create,
     service_type_update,
     ticket_call_next,
@@ -98,6 +110,12 @@ class ServiceTypeSerializer(serializers.ModelSerializer):
     )
     expected_service_minutes = serializers.IntegerField(
         min_value=1, max_value=32767, required=False, help_text="Expected service time (minutes)."
+    )
+    slot_minutes = serializers.IntegerField(
+        min_value=5, max_value=240, required=False, help_text="Appointment slot length (minutes)."
+    )
+    slot_capacity = serializers.IntegerField(
+        min_value=1, max_value=100, required=False, help_text="Appointments per slot."
     )
 
     class Meta:
@@ -622,12 +640,83 @@ class CounterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
 
 
+# --- Priority rules ---------------------------------------------------------------------------
+
+
+class PriorityRuleSerializer(serializers.ModelSerializer):
+    """How a branch orders its queue: each weight moves a ticket ahead by that many minutes;
+    after max_wait_minutes any ticket goes first; ratio_priority:ratio_standard (both 0: off)
+    alternates priority and standard tickets at each counter."""
+
+    branch = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = PriorityRule
+        fields = ["branch", *PRIORITY_RULE_FIELDS]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description="The priority rules of the caller's branches (defaults where "
+        "a branch has not set its own)."
+    ),
+    retrieve=extend_schema(description="A branch's priority rule, by branch code."),
+    update=extend_schema(description="Set a branch's priority rule (configuration)."),
+    partial_update=extend_schema(description="Change some of a branch's priority weights."),
+)
+class PriorityRuleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """One rule per branch, addressed by the branch code; read by reception:read, written by
+    staff who configure reception (API keys may not change configuration)."""
+
+    queryset = PriorityRule.objects.all()
+    serializer_class = PriorityRuleSerializer
+    permission_classes = [StaffOnlyActionPermissions]
+    staff_actions = {"update", "partial_update"}
+    staff_only_message = gettext_lazy("Reception is configured by staff, not with an API key.")
+    lookup_field = "branch"
+    lookup_value_regex = r"[\w-]+"
+    pagination_class = None
+
+    def _branches(self):
+        perm = "reception.view_priorityrule"
+        if self.action in self.staff_actions:
+            perm = "reception.change_priorityrule"
+        return Branch.objects.visible_to(self.request.user, perm).order_by("code")
+
+    def get_object(self):
+        branch = get_object_or_404(self._branches(), code=self.kwargs["branch"])
+        return priority_rule_for(branch)
+
+    def list(self, request, *args, **kwargs):
+        branches = list(self._branches())
+        rules = {r.branch_id: r for r in PriorityRule.objects.filter(branch__in=branches)}
+        answer = [rules.get(b.pk) or PriorityRule(branch=b) for b in branches]
+        return Response(self.get_serializer(answer, many=True).data)
+
+    def update(self, request, *args, **kwargs):
+        rule = self.get_object()
+        serializer = self.get_serializer(
+            rule, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        rule = priority_rule_update(
+            actor=request.user, branch=rule.branch, data=serializer.validated_data
+        )
+        return Response(self.get_serializer(rule).data)
+
+
 # Included under /api/v1/ by bankservice/urls.py (by name: the kernel never imports a stage app).
 router = DefaultRouter(trailing_slash=False)
 router.include_root_view = False
 router.register("service-types", ServiceTypeViewSet, basename="service-type")
 router.register("counters", CounterViewSet, basename="counter")
 router.register("tickets", TicketViewSet, basename="ticket")
+router.register("priority-rules", PriorityRuleViewSet, basename="priority-rule")
 from .appointment_api import AppointmentViewSet  # noqa: E402 - it uses the serializers above
 
 router.register("appointments", AppointmentViewSet, basename="appointment")

@@ -55,6 +55,9 @@ class ReceptionConfig(AppConfig):
                 "reception.appointment_checked_in": _("Checked in for the appointment"),
                 "reception.appointment_no_show": _("Did not come to the appointment"),
                 "reception.appointment_reminded": _("Appointment reminder sent"),
+                "reception.service_type_created": _("Service added"),
+                "reception.service_type_updated": _("Service changed"),
+                "reception.priority_rule_updated": _("Priority rule changed"),
             }
         )
 

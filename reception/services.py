@@ -708,6 +708,10 @@ SERVICE_TYPE_FIELDS = [
     "expected_service_minutes",
     "is_active",
     "sort_order",
+    "remote_checkin",
+    "bookable",
+    "slot_minutes",
+    "slot_capacity",
 ]
 
 
@@ -756,3 +760,44 @@ def service_type_update(*, actor, service_type: ServiceType, data: dict) -> Serv
                 payload={"code": service_type.code, "changed": sorted(changed)},
             )
     return service_type
+
+
+# --- Priority rules (configuration) -----------------------------------------------------------
+
+PRIORITY_RULE_FIELDS = [
+    "appointment_minutes",
+    "priority_segment_minutes",
+    "private_segment_minutes",
+    "elderly_minutes",
+    "disability_minutes",
+    "pregnant_minutes",
+    "transferred_minutes",
+    "max_wait_minutes",
+    "ratio_priority",
+    "ratio_standard",
+]
+
+
+def priority_rule_update(*, actor, branch, data: dict) -> PriorityRule:
+    """Set a branch's priority rule (created on first change; until then the defaults apply).
+    Every process sees the change at once (reception/config.py)."""
+    if not can_act_at(actor, "reception.change_priorityrule", branch.pk):
+        raise PermissionDenied(_("You cannot configure reception at this branch."))
+    with transaction.atomic():
+        rule = PriorityRule.objects.select_for_update().filter(branch=branch).first()
+        rule = rule or PriorityRule(branch=branch)
+        changed = [name for name, value in data.items() if getattr(rule, name) != value]
+        for name in changed:
+            setattr(rule, name, data[name])
+        if (rule.ratio_priority == 0) != (rule.ratio_standard == 0):
+            raise BadInput(_("Set both ratio numbers, or leave both at 0."), field="ratio_standard")
+        if changed or rule.pk is None:
+            rule.save()
+            record(
+                type="reception.priority_rule_updated",
+                actor=actor,
+                branch=branch,
+                subject=rule,
+                payload={name: data[name] for name in sorted(changed)},
+            )
+    return rule
