@@ -20,10 +20,16 @@ scope (the e2e tests are transactional, so pytest-django runs them one after ano
   session-wide loop would leave every later test in the session on those connections.
 """
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from bankservice.branches.models import OpeningHours, Role
+from reception.models import Device, DeviceKind
+from tests.factories import BranchFactory, CalendarFactory
+from tests.reception.factories import CounterFactory, ServiceTypeFactory
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -118,3 +124,76 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call":
         item.rep_call = report
     return report
+
+
+# --- Reception: an always-open branch (the live server runs at the real time of day).
+
+
+@pytest.fixture(autouse=True)
+def _private_file_cache(settings, tmp_path):
+    # Without Redis the cache is a directory that every process of this checkout shares
+    # (var/cache): another test run's cache.clear() there would empty it in the middle of a test.
+    default = settings.CACHES["default"]
+    if default["BACKEND"].endswith(".FileBasedCache"):
+        settings.CACHES = {**settings.CACHES, "default": {**default, "LOCATION": str(tmp_path)}}
+
+
+@pytest.fixture
+def always_open_branch(region):
+    branch = BranchFactory(
+        code="h24",
+        name="Lujiazui Branch",
+        region=region,
+        calendar=CalendarFactory(code="always-open", name="Every day", weekend_days=[]),
+    )
+    OpeningHours.objects.filter(branch=branch).delete()
+    OpeningHours.objects.bulk_create(
+        OpeningHours(
+            branch=branch,
+            weekday=weekday,
+            opens_at=dt.time(0, 0),
+            closes_at=dt.time(23, 59, 59, 999999),
+        )
+        for weekday in range(1, 8)
+    )
+    return branch
+
+
+@pytest.fixture
+def reception(always_open_branch, make_staff):
+    branch = always_open_branch
+    cash = ServiceTypeFactory(
+        branch=branch, code="cash", name_en="Cash and payments", name_zh="现金业务", prefix="A"
+    )
+    ServiceTypeFactory(
+        branch=branch,
+        code="accounts",
+        name_en="Accounts and cards",
+        name_zh="开户与银行卡",
+        prefix="B",
+        sort_order=1,
+    )
+    ServiceTypeFactory(
+        branch=branch,
+        code="loans",
+        name_en="Loans and mortgages",
+        name_zh="贷款业务",
+        prefix="C",
+        sort_order=2,
+    )
+    ServiceTypeFactory(
+        branch=branch,
+        code="wealth",
+        name_en="Wealth management",
+        name_zh="理财业务",
+        prefix="V",
+        sort_order=3,
+    )
+    return {
+        "branch": branch,
+        "cash": cash,
+        "counter": CounterFactory(branch=branch, number=3, services=[cash]),
+        "teller": make_staff(Role.TELLER, branch=branch, username="teller-h24"),
+        "kiosk": Device.objects.create(branch=branch, kind=DeviceKind.KIOSK, name="Entrance"),
+        "display": Device.objects.create(branch=branch, kind=DeviceKind.DISPLAY, name="Lobby"),
+    }

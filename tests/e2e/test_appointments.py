@@ -5,48 +5,23 @@ bookings need no notice and check-in opens two days ahead: the test never depend
 (it books the first free time offered, whenever that is).
 """
 
-import datetime as dt
 import re
 
 import pytest
 
-from bankservice.branches.models import OpeningHours, Role
+from bankservice.branches.models import Role
 from reception.models import Appointment, AppointmentStatus, Ticket
-from tests.factories import BranchFactory, CalendarFactory
 from tests.reception.factories import ServiceTypeFactory
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
 
 
-@pytest.fixture(autouse=True)
-def _private_file_cache(settings, tmp_path):
-    # The public booking's rate limit counts in the cache: without Redis a shared directory.
-    default = settings.CACHES["default"]
-    if default["BACKEND"].endswith(".FileBasedCache"):
-        settings.CACHES = {**settings.CACHES, "default": {**default, "LOCATION": str(tmp_path)}}
-
-
 @pytest.fixture
-def branch(region, settings):
+def branch(always_open_branch, settings):
     settings.RECEPTION_BOOKING_NOTICE_MINUTES = 0
     settings.RECEPTION_CHECKIN_EARLY_MINUTES = 2 * 24 * 60
-    branch = BranchFactory(
-        code="h24",
-        name="Lujiazui Branch",
-        region=region,
-        calendar=CalendarFactory(code="always-open", name="Every day", weekend_days=[]),
-    )
-    OpeningHours.objects.filter(branch=branch).delete()
-    OpeningHours.objects.bulk_create(
-        OpeningHours(
-            branch=branch,
-            weekday=weekday,
-            opens_at=dt.time(0, 0),
-            closes_at=dt.time(23, 59, 59, 999999),
-        )
-        for weekday in range(1, 8)
-    )
+    branch = always_open_branch
     ServiceTypeFactory(
         branch=branch,
         code="wealth",

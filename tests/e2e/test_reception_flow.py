@@ -5,7 +5,6 @@ every hour of every day (no weekend, hours 00:00–24:00): the test never depend
 The teller works through the services in the test thread, as the staff console would.
 """
 
-import datetime as dt
 import re
 import tempfile
 from pathlib import Path
@@ -13,8 +12,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from bankservice.branches.models import OpeningHours, Role
-from reception.models import Device, DeviceKind, Ticket, TicketStatus, VisitSource
+from reception.models import Ticket, TicketStatus, VisitSource
 from reception.services import (
     counter_sign_in,
     ticket_call_next,
@@ -23,8 +21,6 @@ from reception.services import (
     ticket_recall,
     ticket_start,
 )
-from tests.factories import BranchFactory, CalendarFactory
-from tests.reception.factories import CounterFactory, ServiceTypeFactory
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
@@ -33,76 +29,6 @@ SHOTS = Path(tempfile.gettempdir())
 # The board polls every 1.5 s and the status page refreshes every 10 s.
 BOARD_MS = 5_000
 STATUS_MS = 20_000
-
-
-@pytest.fixture(autouse=True)
-def _private_file_cache(settings, tmp_path):
-    # Without Redis the cache is a directory that every process of this checkout shares
-    # (var/cache): another test run's cache.clear() there would empty it in the middle of a test.
-    default = settings.CACHES["default"]
-    if default["BACKEND"].endswith(".FileBasedCache"):
-        settings.CACHES = {**settings.CACHES, "default": {**default, "LOCATION": str(tmp_path)}}
-
-
-@pytest.fixture
-def always_open_branch(region):
-    branch = BranchFactory(
-        code="h24",
-        name="Lujiazui Branch",
-        region=region,
-        calendar=CalendarFactory(code="always-open", name="Every day", weekend_days=[]),
-    )
-    OpeningHours.objects.filter(branch=branch).delete()
-    OpeningHours.objects.bulk_create(
-        OpeningHours(
-            branch=branch,
-            weekday=weekday,
-            opens_at=dt.time(0, 0),
-            closes_at=dt.time(23, 59, 59, 999999),
-        )
-        for weekday in range(1, 8)
-    )
-    return branch
-
-
-@pytest.fixture
-def reception(always_open_branch, make_staff):
-    branch = always_open_branch
-    cash = ServiceTypeFactory(
-        branch=branch, code="cash", name_en="Cash and payments", name_zh="现金业务", prefix="A"
-    )
-    ServiceTypeFactory(
-        branch=branch,
-        code="accounts",
-        name_en="Accounts and cards",
-        name_zh="开户与银行卡",
-        prefix="B",
-        sort_order=1,
-    )
-    ServiceTypeFactory(
-        branch=branch,
-        code="loans",
-        name_en="Loans and mortgages",
-        name_zh="贷款业务",
-        prefix="C",
-        sort_order=2,
-    )
-    ServiceTypeFactory(
-        branch=branch,
-        code="wealth",
-        name_en="Wealth management",
-        name_zh="理财业务",
-        prefix="V",
-        sort_order=3,
-    )
-    return {
-        "branch": branch,
-        "cash": cash,
-        "counter": CounterFactory(branch=branch, number=3, services=[cash]),
-        "teller": make_staff(Role.TELLER, branch=branch, username="teller-h24"),
-        "kiosk": Device.objects.create(branch=branch, kind=DeviceKind.KIOSK, name="Entrance"),
-        "display": Device.objects.create(branch=branch, kind=DeviceKind.DISPLAY, name="Lobby"),
-    }
 
 
 def test_kiosk_ticket_is_called_on_the_board_and_the_status_page(page, reception):

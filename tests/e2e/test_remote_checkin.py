@@ -22,19 +22,13 @@ from reception.services import (
 )
 from reception.tasks import send_next_notices
 
-from .test_reception_flow import (  # noqa: F401 - fixtures
-    SHOTS,
-    STATUS_MS,
-    _private_file_cache,
-    always_open_branch,
-    reception,
-)
+from .test_reception_flow import SHOTS, STATUS_MS
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
 
 
-def test_phone_check_in_with_sms_then_you_are_next(page, reception, settings, tmp_path):  # noqa: F811
+def test_phone_check_in_with_sms_then_you_are_next(page, reception, settings, tmp_path):
     settings.RECEPTION_NEXT_SMS_AHEAD = 2
     settings.RECEPTION_PUBLIC_BASE_URL = "https://queue.bank.example"
     settings.NOTIFY_SMS_CHANNEL = "file"

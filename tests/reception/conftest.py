@@ -17,6 +17,7 @@ import zoneinfo
 import pytest
 import time_machine
 
+from bankservice.branches.models import Role
 from reception.models import VisitSource
 from reception.services import counter_sign_in, ticket_issue
 
@@ -56,6 +57,27 @@ def accounts_service(branch_a):
         prefix="B",
         category="accounts",
     )
+
+
+@pytest.fixture
+def wealth(branch_a):
+    """Branch A's wealth advice, bookable: 30-minute slots, one place each (prefix V)."""
+    return ServiceTypeFactory(
+        branch=branch_a,
+        code="wealth",
+        name_en="Wealth management",
+        name_zh="理财咨询",
+        prefix="V",
+        category="wealth",
+        bookable=True,
+        slot_minutes=30,
+        slot_capacity=1,
+    )
+
+
+@pytest.fixture
+def greeter(make_staff, branch_a):
+    return make_staff(Role.GREETER, branch=branch_a, username="greeter-a")
 
 
 @pytest.fixture

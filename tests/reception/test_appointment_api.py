@@ -35,18 +35,6 @@ def at(hour: int, minute: int = 0, day: dt.date = THURSDAY) -> dt.datetime:
 
 
 @pytest.fixture
-def wealth(branch_a):
-    return ServiceTypeFactory(
-        branch=branch_a, code="wealth", prefix="V", bookable=True, slot_minutes=30, slot_capacity=1
-    )
-
-
-@pytest.fixture
-def greeter(make_staff, branch_a):
-    return make_staff(Role.GREETER, branch=branch_a, username="greeter-a")
-
-
-@pytest.fixture
 def greeter_api(api, greeter, reception_clock):
     api.force_login(greeter)
     return api

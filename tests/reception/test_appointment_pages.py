@@ -20,7 +20,6 @@ from reception.models import Appointment, AppointmentStatus, Ticket
 from tests.factories import CustomerFactory
 
 from .conftest import SHANGHAI
-from .factories import ServiceTypeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,25 +43,6 @@ def _private_file_cache(settings, tmp_path):
     default = settings.CACHES["default"]
     if default["BACKEND"].endswith(".FileBasedCache"):
         settings.CACHES = {**settings.CACHES, "default": {**default, "LOCATION": str(tmp_path)}}
-
-
-@pytest.fixture
-def wealth(branch_a):
-    return ServiceTypeFactory(
-        branch=branch_a,
-        code="wealth",
-        name_en="Wealth management",
-        name_zh="理财咨询",
-        prefix="V",
-        bookable=True,
-        slot_minutes=30,
-        slot_capacity=1,
-    )
-
-
-@pytest.fixture
-def greeter(make_staff, branch_a):
-    return make_staff(Role.GREETER, branch=branch_a, username="greeter-a")
 
 
 @pytest.fixture

@@ -42,23 +42,11 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 @pytest.fixture
-def wealth(branch_a):
-    """A bookable service: 30-minute slots, two advisors (two places per slot)."""
-    return ServiceTypeFactory(
-        branch=branch_a,
-        code="wealth",
-        name_en="Wealth management",
-        name_zh="理财咨询",
-        prefix="V",
-        bookable=True,
-        slot_minutes=30,
-        slot_capacity=2,
-    )
-
-
-@pytest.fixture
-def greeter(make_staff, branch_a):
-    return make_staff(Role.GREETER, branch=branch_a, username="greeter-a")
+def wealth(wealth):
+    """Two advisors: two places per slot."""
+    wealth.slot_capacity = 2
+    wealth.save(update_fields=["slot_capacity"])
+    return wealth
 
 
 @pytest.fixture
