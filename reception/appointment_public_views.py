@@ -8,12 +8,9 @@ leads on to the ticket's status page. Both languages with `?lang=`, no login, no
 """
 
 import datetime as dt
-import hashlib
 from urllib.parse import urlencode
 
-from axes.helpers import get_client_ip_address
 from django import forms
-from django.core.cache import cache
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -36,7 +33,7 @@ from .appointments import (
     manage_path,
 )
 from .models import Appointment, AppointmentChannel, AppointmentStatus, ServiceType
-from .public_views import _in_page_language, _languages, _public, _with_lang
+from .public_views import _in_page_language, _languages, _public, _with_lang, over_rate_limit
 
 # Bookings from one client address per window: enough for a family, not for a script.
 BOOKINGS_PER_WINDOW = 5
@@ -61,20 +58,6 @@ class ContactForm(forms.Form):
         if not cleaned.get("phone") and not cleaned.get("email") and not self.errors:
             self.add_error("phone", _("Give a mobile number or an e-mail address."))
         return cleaned
-
-
-def _rate_limited(request) -> bool:
-    """Count one booking for the client address; True past BOOKINGS_PER_WINDOW (a fixed window
-    from the first booking; the key holds a digest, never the address)."""
-    address = get_client_ip_address(request) or "unknown"
-    key = "reception:book:ip:" + hashlib.sha256(address.encode()).hexdigest()
-    cache.add(key, 0, timeout=BOOKING_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=BOOKING_WINDOW_SECONDS)
-        count = 1
-    return count > BOOKINGS_PER_WINDOW
 
 
 def _pick(options, raw, key=lambda o: str(o.pk)):
@@ -145,7 +128,9 @@ def book(request, branch_code: str):
             error, status = _("That time is no longer free: please choose another."), 409
         elif not form.is_valid():
             status = 400
-        elif _rate_limited(request):
+        elif over_rate_limit(
+            request, scope="book", limit=BOOKINGS_PER_WINDOW, seconds=BOOKING_WINDOW_SECONDS
+        ):
             error = _(
                 "Too many appointments were booked from this connection. Please try again in "
                 "%(minutes)d minutes or call the branch."

@@ -409,27 +409,23 @@ def _remote_ticket_in_cookie(request) -> Ticket | None:
     )
 
 
-def _rate_limit_key(request) -> str:
-    # The client address as login throttling sees it (axes: AXES_CLIENT_IP_CALLABLE behind a
-    # proxy); a digest, so no address is stored in the cache.
-    address = get_client_ip_address(request) or "unknown"
-    return "reception:remote:ip:" + hashlib.sha256(address.encode()).hexdigest()
+def over_rate_limit(request, *, scope: str, limit: int, seconds: int) -> bool:
+    """Count one more action of `scope` (remote tickets, public bookings) for the client
+    address; True past `limit` in a fixed window of `seconds` from the first one.
 
-
-def _over_rate_limit(request) -> bool:
-    """Count one remote ticket for the client; True past REMOTE_TICKETS_PER_WINDOW.
-
-    A fixed window from the first ticket: `add` starts it, `incr` is atomic on Redis (and good
+    The address is the one login throttling sees (axes: AXES_CLIENT_IP_CALLABLE behind a
+    proxy), kept as a digest. `add` starts the window; `incr` is atomic on Redis (and good
     enough on the file cache of a single machine).
     """
-    key = _rate_limit_key(request)
-    cache.add(key, 0, timeout=REMOTE_WINDOW_SECONDS)
+    address = get_client_ip_address(request) or "unknown"
+    key = f"reception:{scope}:ip:" + hashlib.sha256(address.encode()).hexdigest()
+    cache.add(key, 0, timeout=seconds)
     try:
         count = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=REMOTE_WINDOW_SECONDS)
+        cache.set(key, 1, timeout=seconds)
         count = 1
-    return count > REMOTE_TICKETS_PER_WINDOW
+    return count > limit
 
 
 @require_http_methods(["GET", "POST"])
@@ -448,7 +444,9 @@ def remote_checkin(request, branch_code: str):
         form = RemoteCheckinForm(request.POST, services=services)
         if not form.is_valid():
             status = 400
-        elif _over_rate_limit(request):
+        elif over_rate_limit(
+            request, scope="remote", limit=REMOTE_TICKETS_PER_WINDOW, seconds=REMOTE_WINDOW_SECONDS
+        ):
             form.add_error(
                 None,
                 _(
