@@ -3,12 +3,12 @@ and with 1,000,000 historical tickets.
 
 Needs DATABASE_URL pointing at a PostgreSQL server (REDIS_URL too, for production-like figures:
 every issue and call changes the display board's version in the cache). The script creates a
-scratch database `bench_reception` on that server, migrates it, sets up a branch open 00:00–23:59
-every day (a calendar without weekend), four services (prefixes A–D, the issuers take them in
-turn), 32 counters serving all four, 32 tellers signed in to them (a staff session each, as the
-login form would leave it) and an API key (scopes reception:read/write, all branches) for
-issuing. It starts gunicorn (3 workers × 4 threads, as the Dockerfile) on a free 127.0.0.1 port
-against that database, measures, stops gunicorn and drops the database at the end.
+scratch database `bench_reception` (BENCH_RECEPTION_DB names another) on that server, migrates it,
+sets up a branch open 00:00–23:59 every day (a calendar without weekend), four services (prefixes
+A–D, the issuers take them in turn), 32 counters serving all four, 32 tellers signed in to them (a
+staff session each, as the login form would leave it) and an API key (scopes reception:read/write,
+all branches) for issuing. It starts gunicorn (3 workers × 4 threads, as the Dockerfile) on a free
+127.0.0.1 port against that database, measures, stops gunicorn and drops the database at the end.
 
 The clients are threads with http.client (keep-alive, one connection each) in this process, on
 the same 2-core machine as the server. Each phase lasts BENCH_RECEPTION_SECONDS (6 by default):
@@ -30,6 +30,8 @@ request machinery. About three minutes in all.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/3 \
         .venv/bin/python bench/reception_queue.py [--workers 3 --threads 4 --show-sql]
+
+`--history 0` runs the empty round only (a quick A/B); `--worker-class sync` tries sync workers.
 """
 
 import argparse
@@ -76,6 +78,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--worker-class", default="gthread", help="gunicorn worker class (gthread, sync)"
+    )
     parser.add_argument("--history", type=int, default=HISTORY, help="historical tickets")
     parser.add_argument("--seconds", type=float, default=SECONDS, help="seconds per phase")
     parser.add_argument(
@@ -107,15 +112,19 @@ def main() -> int:
         profile = {"empty": profile_in_process(setup)}
         split = {"empty": split_in_process(setup)}
         commits = commit_latency()
-        gunicorn = Gunicorn(env, workers=args.workers, threads=args.threads)
+        gunicorn = Gunicorn(
+            env, workers=args.workers, threads=args.threads, worker_class=args.worker_class
+        )
         gunicorn.start()
         rows, cpu_notes = [], []
         run_round("empty", setup, gunicorn, args.seconds, rows, cpu_notes, baseline=True)
-        inserted = insert_history(setup, args.history)
-        gunicorn.restart()  # fresh pools and plans: nothing cached from the empty round
-        profile[f"{args.history:,} past"] = profile_in_process(setup)
-        split[f"{args.history:,} past"] = split_in_process(setup)
-        run_round(f"{args.history:,} past", setup, gunicorn, args.seconds, rows, cpu_notes)
+        inserted = ""
+        if args.history:  # --history 0: the empty round only (a quick A/B)
+            inserted = insert_history(setup, args.history)
+            gunicorn.restart()  # fresh pools and plans: nothing cached from the empty round
+            profile[f"{args.history:,} past"] = profile_in_process(setup)
+            split[f"{args.history:,} past"] = split_in_process(setup)
+            run_round(f"{args.history:,} past", setup, gunicorn, args.seconds, rows, cpu_notes)
         report(args, setup, rows, cpu_notes, profile, split, inserted, commits)
     finally:
         if gunicorn is not None:
@@ -579,13 +588,15 @@ def split_in_process(setup: Setup) -> list[tuple[str, float]]:
 class Gunicorn:
     """gunicorn on a free 127.0.0.1 port, its output in a temporary file."""
 
-    def __init__(self, env: dict[str, str], *, workers: int, threads: int):
+    def __init__(
+        self, env: dict[str, str], *, workers: int, threads: int, worker_class: str = "gthread"
+    ):
         self.env = {**os.environ, **env}
         self.env.pop("DATABASE_POOL", None)  # the server uses Django's pool, as in production
         # Every thread may hold a connection: open them at start, not during the first phase.
         self.env["DATABASE_POOL_MIN"] = str(threads)
         self.env["DATABASE_POOL_MAX"] = str(max(threads, 10))
-        self.workers, self.threads = workers, threads
+        self.workers, self.threads, self.worker_class = workers, threads, worker_class
         self.process = None
         self.log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log")  # noqa: SIM115
 
@@ -607,7 +618,7 @@ class Gunicorn:
                 "--threads",
                 str(self.threads),
                 "--worker-class",
-                "gthread",
+                self.worker_class,
                 "--keep-alive",
                 "30",
                 "--log-level",
@@ -1018,7 +1029,7 @@ def quantile(samples: list[float], q: float) -> float:
 def report(args, setup, rows, cpu_notes, profile, split, inserted, commits) -> None:
     print(
         f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; gunicorn "
-        f"{args.workers} workers × {args.threads} threads (gthread, Django's pool on); "
+        f"{args.workers} workers × {args.threads} threads ({args.worker_class}, Django's pool on); "
         f"clients: threads with http.client in this process; {args.seconds:g} s per phase"
     )
     print(f"migrate: {setup.migrate_seconds:.1f} s; {inserted}")
