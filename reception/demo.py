@@ -71,13 +71,21 @@ def demo_links(*, base_url: str) -> list[str]:
         f"  {d.branch.code} {d.get_kind_display()}: {base_url}/{d.kind}/{d.token}/" for d in devices
     ]
     lines = ["\nReception devices (no login needed):", *lines] if lines else []
-    branch_codes = (
-        ServiceType.objects.filter(bookable=True, is_active=True, branch__is_active=True)
-        .order_by("branch__code")
-        .values_list("branch__code", flat=True)
-        .distinct()[:20]
-    )
-    booking = [f"  {code} {base_url}/book/{code}/" for code in branch_codes]
+
+    def branches_with(**flags) -> list[str]:
+        return list(
+            ServiceType.objects.filter(is_active=True, branch__is_active=True, **flags)
+            .order_by("branch__code")
+            .values_list("branch__code", flat=True)
+            .distinct()[:20]
+        )
+
+    booking = [f"  {code} {base_url}/book/{code}/" for code in branches_with(bookable=True)]
     if booking:
         lines += ["\nAppointments, public booking page (no login needed):", *booking]
+    checkin = [
+        f"  {code} {base_url}/checkin/{code}/" for code in branches_with(remote_checkin=True)
+    ]
+    if checkin:
+        lines += ["\nRemote check-in from a phone (while the branch is open):", *checkin]
     return lines

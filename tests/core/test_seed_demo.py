@@ -184,6 +184,14 @@ def test_prints_the_logins_table(demo_allowed):
     ]
     assert any(line.startswith(f"{SUPERUSER} ") for line in lines)
     assert "http://127.0.0.1:8000" in output
+    # The customers' own pages, by branch code: booking and phone check-in.
+    assert any(
+        line.split() == ["sh-lujiazui", "http://127.0.0.1:8000/book/sh-lujiazui/"] for line in lines
+    )
+    assert any(
+        line.split() == ["sh-lujiazui", "http://127.0.0.1:8000/checkin/sh-lujiazui/"]
+        for line in lines
+    )
 
 
 @pytest.mark.django_db
