@@ -51,6 +51,14 @@ class ServiceType(models.Model):
     bookable = models.BooleanField(_("bookable by appointment"), default=False)
     slot_minutes = models.PositiveSmallIntegerField(_("appointment slot (minutes)"), default=15)
     slot_capacity = models.PositiveSmallIntegerField(_("appointments per slot"), default=1)
+    # Advisor appointments (wealth, loan, mortgage): a slot is free while an advisor who serves
+    # the service is available then (AdvisorAvailability, less time off) and not already booked;
+    # slot_capacity does not apply.
+    with_advisor = models.BooleanField(
+        _("booked with an advisor"),
+        default=False,
+        help_text=_("Slots follow the advisors' calendars; each appointment has its advisor."),
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_branch_field = "branch_id"
@@ -498,6 +506,14 @@ class Appointment(models.Model):
     ticket = models.OneToOneField(
         Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="appointment"
     )
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="advisor_appointments",
+        verbose_name=_("advisor"),
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_branch_field = "branch_id"
@@ -527,7 +543,96 @@ class Appointment(models.Model):
                 name="appointment_booked_idx",
             ),
             models.Index(fields=["branch", "starts_at"], name="appointment_branch_time_idx"),
+            # An advisor's booked hours (one appointment at a time, whatever the service).
+            models.Index(
+                fields=["advisor", "starts_at"],
+                condition=Q(status="booked"),
+                name="appointment_advisor_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.service_type.prefix} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class AdvisorAvailability(models.Model):
+    """When an advisor takes appointments at a branch: a weekly pattern, for some services.
+
+    Within the branch's opening hours only (a holiday closes the branch, whatever the pattern).
+    """
+
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="availability",
+        verbose_name=_("advisor"),
+    )
+    branch = models.ForeignKey(
+        "branches.Branch", on_delete=models.CASCADE, related_name="advisor_availability"
+    )
+    service_types = models.ManyToManyField(
+        ServiceType, related_name="advisor_availability", verbose_name=_("services")
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    starts = models.TimeField(_("from"))
+    ends = models.TimeField(_("until"))
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_branch_field = "branch_id"
+
+    class Meta:
+        ordering = ["advisor", "weekday", "starts"]
+        verbose_name = _("advisor availability")
+        verbose_name_plural = _("advisor availability")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends__gt=models.F("starts")), name="availability_ends_after"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="availability_weekday_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["branch", "weekday"], name="availability_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.advisor} {self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+
+
+class AdvisorTimeOff(models.Model):
+    """An advisor away (leave, training, a meeting): no appointments then, at any branch."""
+
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="time_off",
+        verbose_name=_("advisor"),
+    )
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["advisor", "starts_at"]
+        verbose_name = _("advisor time off")
+        verbose_name_plural = _("advisor time off")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="timeoff_ends_after"
+            ),
+        ]
+        indexes = [models.Index(fields=["advisor", "ends_at"], name="timeoff_advisor_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.advisor} {self.starts_at:%Y-%m-%d}"

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from bankservice.branches.scope import ScopedQuerySet
@@ -154,3 +155,44 @@ class Customer(models.Model):
             (self.is_pregnant, _("pregnant")),
         ]
         return [str(label) for on, label in flags if on]
+
+
+class ProductFamily(models.TextChoices):
+    DEPOSIT = "deposit", _("Deposits and accounts")
+    CARD = "card", _("Cards")
+    LOAN = "loan", _("Loans")
+    MORTGAGE = "mortgage", _("Mortgages")
+    WEALTH = "wealth", _("Wealth management")
+    INSURANCE = "insurance", _("Insurance")
+    PAYMENT = "payment", _("Payments and transfers")
+    FOREX = "forex", _("Foreign exchange")
+    DIGITAL = "digital", _("Online and mobile banking")
+    OTHER = "other", _("Other")
+
+
+class Product(models.Model):
+    """A product of the bank, as customers ask about it, apply for it and complain about it.
+
+    One catalogue for every stage (consultations, knowledge articles, requests, complaints), so a
+    product means the same thing on every record and in every report.
+    """
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    family = models.CharField(
+        _("family"), max_length=10, choices=ProductFamily.choices, default=ProductFamily.OTHER
+    )
+    name_zh = models.CharField(_("name (Chinese)"), max_length=80)
+    name_en = models.CharField(_("name (English)"), max_length=80)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["family", "code"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
