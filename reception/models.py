@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from bankservice.branches.models import OpeningHours
 from bankservice.branches.scope import ScopedQuerySet
 
 
@@ -555,16 +556,6 @@ class Appointment(models.Model):
         return f"{self.service_type.prefix} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
 
-class Weekday(models.IntegerChoices):
-    MONDAY = 0, _("Monday")
-    TUESDAY = 1, _("Tuesday")
-    WEDNESDAY = 2, _("Wednesday")
-    THURSDAY = 3, _("Thursday")
-    FRIDAY = 4, _("Friday")
-    SATURDAY = 5, _("Saturday")
-    SUNDAY = 6, _("Sunday")
-
-
 class AdvisorAvailability(models.Model):
     """When an advisor takes appointments at a branch: a weekly pattern, for some services.
 
@@ -583,7 +574,8 @@ class AdvisorAvailability(models.Model):
     service_types = models.ManyToManyField(
         ServiceType, related_name="advisor_availability", verbose_name=_("services")
     )
-    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    # ISO weekday (1 = Monday), as the branch's opening hours.
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=OpeningHours.Weekday.choices)
     starts = models.TimeField(_("from"))
     ends = models.TimeField(_("until"))
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
@@ -601,7 +593,7 @@ class AdvisorAvailability(models.Model):
                 condition=Q(ends__gt=models.F("starts")), name="availability_ends_after"
             ),
             models.CheckConstraint(
-                condition=Q(weekday__gte=0, weekday__lte=6), name="availability_weekday_valid"
+                condition=Q(weekday__gte=1, weekday__lte=7), name="availability_weekday_valid"
             ),
         ]
         indexes = [models.Index(fields=["branch", "weekday"], name="availability_day_idx")]

@@ -1,0 +1,3 @@
+"""REST resources of this part, mounted under /api/v1/ by consultation/api.py."""
+
+urlpatterns = []
