@@ -275,7 +275,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        # Consultations and appointments both have a "channel", with different choices.
+        "ConsultationChannelEnum": "consultation.models.Channel",
+    },
 }
 
 # --- Celery: JSON only, bounded tasks, schedules in one place (django-celery-beat's DB scheduler).
@@ -321,6 +324,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=5),
         "options": {"expire_seconds": 240},
     },
+    # Consultations closed before the stage that takes their outcome was installed (or while
+    # a close's own hand-off could not run) are handed on once it is. Rare; SKIP LOCKED batches,
+    # a handed-on consultation is no longer pending, so overlapping runs are safe.
+    "consultation-handoffs-retry": {
+        "task": "consultation.handoffs_retry",
+        "schedule": timedelta(minutes=10),
+        "options": {"expire_seconds": 540},
+    },
     # Proves beat and a worker are alive end to end; /healthz reports the age of the last beat.
     "heartbeat": {"task": "core.heartbeat", "schedule": timedelta(seconds=30)},
     # Expired sessions pile up in the database otherwise.
@@ -350,6 +361,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notify.sweep",
         "schedule": timedelta(seconds=60),
         "options": {"expire_seconds": 55},
+    },
+    # Knowledge articles past their review date are flagged to their owners, once per review
+    # date: dates change once a day, so a daily run early in the morning is enough.
+    "kb-review-due": {
+        "task": "consultation.kb_review_due",
+        "schedule": crontab(hour=6, minute=10),
+        "options": {"expire_seconds": 3600},
     },
 }
 
@@ -446,6 +464,30 @@ RECEPTION_CHECKIN_LATE_MINUTES = env.int("RECEPTION_CHECKIN_LATE_MINUTES", defau
 RECEPTION_BOOKING_DAYS = env.int("RECEPTION_BOOKING_DAYS", default=30)
 RECEPTION_BOOKING_NOTICE_MINUTES = env.int("RECEPTION_BOOKING_NOTICE_MINUTES", default=60)
 RECEPTION_REMINDER_HOURS = env.int("RECEPTION_REMINDER_HOURS", default=24)
+
+# --- Knowledge base. Attachments: at most this size, of these types (read from the bytes, see
+# bankservice/core/uploads.py). A search whose best score is below KB_GOOD_ANSWER_SCORE counts as
+# "no good answer" on the unanswered-questions page.
+KB_ATTACHMENT_MAX_BYTES = env.int("KB_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+KB_ATTACHMENT_TYPES = [
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "text/csv",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+]
+KB_GOOD_ANSWER_SCORE = env.float("KB_GOOD_ANSWER_SCORE", default=0.3)
+
+# --- Assistant: below this probability of its best intent it says it is unsure instead of
+# guessing.
+ASSISTANT_MIN_CONFIDENCE = env.float("ASSISTANT_MIN_CONFIDENCE", default=0.4)
+# Suggestions per minute for one person or API client on the API (a suggestion runs the model
+# and a search); empty for no limit.
+ASSISTANT_API_RATE = env.str("ASSISTANT_API_RATE", default="120/min") or None
 
 # --- Logging: one line per record on stderr; the audit logger is never silenced.
 LOGGING = {

@@ -1,4 +1,5 @@
-"""Reception configuration: services, counters, priority rules, kiosks and boards."""
+"""Reception configuration: services, counters, priority rules, kiosks and boards; appointments
+and advisors' calendars to look at (they change through the staff pages and the API)."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
@@ -6,13 +7,23 @@ from django.utils.translation import gettext_lazy as _
 from bankservice.core.admin_mixins import ReadOnlyAdminMixin
 from bankservice.core.masking import mask_email, mask_phone
 
-from .models import Appointment, Counter, CounterService, Device, PriorityRule, ServiceType, Ticket
+from .models import (
+    AdvisorAvailability,
+    AdvisorTimeOff,
+    Appointment,
+    Counter,
+    CounterService,
+    Device,
+    PriorityRule,
+    ServiceType,
+    Ticket,
+)
 
 
 @admin.register(ServiceType)
 class ServiceTypeAdmin(admin.ModelAdmin):
     list_display = ["code", "name_zh", "name_en", "prefix", "branch", "target_wait_minutes"]
-    list_filter = ["branch", "category", "is_active"]
+    list_filter = ["branch", "category", "is_active", "bookable", "with_advisor"]
     search_fields = ["code", "name_zh", "name_en"]
 
 
@@ -54,7 +65,7 @@ class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Appointments change through the staff pages, the public page and the API (each step is
     an event); here they are only looked at, with the booking contact masked."""
 
-    list_display = ["starts_at", "branch", "service_type", "status", "channel"]
+    list_display = ["starts_at", "branch", "service_type", "advisor", "status", "channel"]
     list_filter = ["branch", "status", "channel"]
     date_hierarchy = "starts_at"
     exclude = ["contact_phone", "contact_email", "reference"]
@@ -67,3 +78,20 @@ class AppointmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("e-mail"))
     def email_masked(self, appointment: Appointment) -> str:
         return mask_email(appointment.contact_email)
+
+
+@admin.register(AdvisorAvailability)
+class AdvisorAvailabilityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Edited on the advisor's calendar page (/reception/advisors/), where each change is checked
+    against the branch scope and recorded as an event."""
+
+    list_display = ["advisor", "branch", "weekday", "starts", "ends", "valid_from", "valid_until"]
+    list_filter = ["branch", "weekday"]
+
+
+@admin.register(AdvisorTimeOff)
+class AdvisorTimeOffAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Added on the advisor's calendar page, which lists the appointments it clashes with."""
+
+    list_display = ["advisor", "starts_at", "ends_at", "reason"]
+    date_hierarchy = "starts_at"

@@ -717,7 +717,14 @@ router.register("service-types", ServiceTypeViewSet, basename="service-type")
 router.register("counters", CounterViewSet, basename="counter")
 router.register("tickets", TicketViewSet, basename="ticket")
 router.register("priority-rules", PriorityRuleViewSet, basename="priority-rule")
-from .appointment_api import AppointmentViewSet  # noqa: E402 - it uses the serializers above
+# Imported here: appointment_api uses the serializers above.
+from .appointment_api import (  # noqa: E402
+    AdvisorAvailabilityViewSet,
+    AdvisorTimeOffViewSet,
+    AppointmentViewSet,
+)
 
 router.register("appointments", AppointmentViewSet, basename="appointment")
+router.register("advisor-availability", AdvisorAvailabilityViewSet, basename="advisor-availability")
+router.register("advisor-time-off", AdvisorTimeOffViewSet, basename="advisor-time-off")
 urlpatterns = router.urls

@@ -10,19 +10,27 @@ too (checked by the ticket service).
 import datetime as dt
 
 import django_filters
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from bankservice.branches.models import Branch
 from bankservice.branches.scope import can_act_at
 from bankservice.core.api_permissions import ScopedModelPermissions
 from bankservice.core.masking import mask_email, mask_phone
 from bankservice.customers.models import Customer
 from bankservice.customers.selectors import customer_list
 
+from . import advisors
 from .api import TRANSITION_CONFLICT, DetailSerializer, TicketSerializer
 from .appointments import (
     BOOK_PERM,
@@ -36,9 +44,24 @@ from .appointments import (
     available_slots,
     manage_path,
 )
-from .models import Appointment, AppointmentChannel, AppointmentStatus, ServiceType
+from .models import (
+    AdvisorAvailability,
+    AdvisorTimeOff,
+    Appointment,
+    AppointmentChannel,
+    AppointmentStatus,
+    ServiceType,
+)
 
 REVEAL_PERM = "customers.reveal_pii"
+User = get_user_model()
+
+
+class AdvisorRefSerializer(serializers.Serializer):
+    """An advisor as customers see them: id and display name (first name, family initial)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
@@ -57,6 +80,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
     )
     manage_url = serializers.SerializerMethodField(
         help_text="Path of the customer's page for the appointment (no login)."
+    )
+    advisor = serializers.SerializerMethodField(
+        help_text="The advisor (services booked with an advisor), else null."
     )
 
     class Meta:
@@ -85,6 +111,8 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "ticket",
             "ticket_number",
             "manage_url",
+            "advisor",
+            "advisor_chosen",
         ]
         read_only_fields = fields
 
@@ -102,6 +130,12 @@ class AppointmentSerializer(serializers.ModelSerializer):
 
     def get_manage_url(self, appointment: Appointment) -> str:
         return manage_path(appointment)
+
+    @extend_schema_field(AdvisorRefSerializer(allow_null=True))
+    def get_advisor(self, appointment: Appointment) -> dict | None:
+        if appointment.advisor_id is None:
+            return None
+        return {"id": appointment.advisor_id, "name": advisors.display_name(appointment.advisor)}
 
 
 def _services(principal, perm: str):
@@ -137,6 +171,15 @@ class AppointmentBookSerializer(serializers.Serializer):
     language = serializers.ChoiceField(
         choices=["en", "zh-hans"], required=False, default="", allow_blank=True
     )
+    advisor = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={"does_not_exist": gettext_lazy("No such advisor.")},
+        help_text="Services booked with an advisor: the advisor's id (GET slots lists the free "
+        "ones); leave out for any free advisor.",
+    )
 
     def get_fields(self):
         fields = super().get_fields()
@@ -161,6 +204,13 @@ class SlotQuerySerializer(serializers.Serializer):
         error_messages={"does_not_exist": gettext_lazy("No such service at your branches.")},
     )
     date = serializers.DateField()
+    advisor = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={"does_not_exist": gettext_lazy("No such advisor.")},
+    )
 
     def get_fields(self):
         fields = super().get_fields()
@@ -175,6 +225,11 @@ class SlotSerializer(serializers.Serializer):
     ends_at = serializers.DateTimeField()
     capacity = serializers.IntegerField()
     remaining = serializers.IntegerField(help_text="Places left; 0: full.")
+    advisors = AdvisorRefSerializer(
+        many=True,
+        help_text="Services with an advisor: the free advisors, in the order "
+        "'any advisor' takes them.",
+    )
 
 
 class AppointmentFilter(django_filters.FilterSet):
@@ -187,10 +242,11 @@ class AppointmentFilter(django_filters.FilterSet):
         field_name="starts_at", lookup_expr="date", label=gettext_lazy("Day (server time zone)")
     )
     customer = django_filters.NumberFilter(field_name="customer", label=gettext_lazy("Customer"))
+    advisor = django_filters.NumberFilter(field_name="advisor", label=gettext_lazy("Advisor"))
 
     class Meta:
         model = Appointment
-        fields = ["status", "service_type", "branch", "date", "customer"]
+        fields = ["status", "service_type", "branch", "date", "customer", "advisor"]
 
 
 def _step(description: str, request=None):
@@ -303,6 +359,9 @@ class AppointmentViewSet(
         parameters=[
             OpenApiParameter("service_type", int, required=True, description="Service id."),
             OpenApiParameter("date", dt.date, required=True, description="Local day."),
+            OpenApiParameter(
+                "advisor", int, required=False, description="Only this advisor's free slots."
+            ),
         ],
         responses={200: SlotSerializer(many=True)},
         description="Slots of a bookable service on a day, with the places left (booking window "
@@ -312,10 +371,16 @@ class AppointmentViewSet(
     def slots(self, request):
         query = SlotQuerySerializer(data=request.query_params, context={"request": request})
         query.is_valid(raise_exception=True)
+        service_type, advisor = (
+            query.validated_data["service_type"],
+            query.validated_data["advisor"],
+        )
+        advisors.check_advisor(service_type, advisor)
         slots = available_slots(
-            service_type=query.validated_data["service_type"],
+            service_type=service_type,
             day=query.validated_data["date"],
             now=timezone.now(),
+            advisor=advisor,
         )
         return Response(
             SlotSerializer(
@@ -325,9 +390,176 @@ class AppointmentViewSet(
                         "ends_at": s.ends_at,
                         "capacity": s.capacity,
                         "remaining": s.remaining,
+                        "advisors": [{"id": a.id, "name": a.name} for a in s.advisors],
                     }
                     for s in slots
                 ],
                 many=True,
             ).data
         )
+
+
+# --- Advisor calendars --------------------------------------------------------------------------
+
+
+class AvailabilitySerializer(serializers.ModelSerializer):
+    """A weekly period when an advisor takes appointments at a branch, for some services."""
+
+    advisor = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        error_messages={"does_not_exist": gettext_lazy("No such advisor.")},
+    )
+    branch = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Branch.objects.none(),
+        error_messages={"does_not_exist": gettext_lazy("No such branch among yours.")},
+    )
+    service_types = serializers.PrimaryKeyRelatedField(
+        many=True,
+        queryset=ServiceType.objects.none(),
+        help_text="Ids of the branch's services booked with an advisor.",
+    )
+
+    class Meta:
+        model = AdvisorAvailability
+        fields = [
+            "id",
+            "advisor",
+            "branch",
+            "service_types",
+            "weekday",
+            "starts",
+            "ends",
+            "valid_from",
+            "valid_until",
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            fields["branch"].queryset = Branch.objects.visible_to(request.user, advisors.ADD_PERM)
+            fields["service_types"].child_relation.queryset = _services(
+                request.user, advisors.ADD_PERM
+            )
+        return fields
+
+
+class AvailabilityFilter(django_filters.FilterSet):
+    advisor = django_filters.NumberFilter(field_name="advisor", label=gettext_lazy("Advisor"))
+    branch = django_filters.CharFilter(field_name="branch__code", label=gettext_lazy("Branch code"))
+
+    class Meta:
+        model = AdvisorAvailability
+        fields = ["advisor", "branch"]
+
+
+class AdvisorAvailabilityViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Advisors' weekly availability at the caller's branches; branch managers add and remove
+    periods (a change is a new period, so there is no update)."""
+
+    queryset = AdvisorAvailability.objects.all()
+    serializer_class = AvailabilitySerializer
+    filterset_class = AvailabilityFilter
+    permission_classes = [ScopedModelPermissions]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        perm = advisors.DELETE_PERM if self.action == "destroy" else advisors.VIEW_PERM
+        return (
+            AdvisorAvailability.objects.visible_to(self.request.user, perm)
+            .prefetch_related("service_types")
+            .select_related("branch")
+            .order_by("advisor_id", "weekday", "starts", "id")
+        )
+
+    @extend_schema(
+        responses={
+            201: AvailabilitySerializer,
+            400: OpenApiResponse(description="Bad times, services or advisor; overlaps."),
+        }
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row = advisors.availability_add(actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(row).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        advisors.availability_delete(actor=self.request.user, availability=instance)
+
+
+class TimeOffSerializer(serializers.ModelSerializer):
+    """An advisor away: no appointments then, at any branch."""
+
+    advisor = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        error_messages={"does_not_exist": gettext_lazy("No such advisor.")},
+    )
+
+    class Meta:
+        model = AdvisorTimeOff
+        fields = ["id", "advisor", "starts_at", "ends_at", "reason"]
+
+
+class TimeOffCreatedSerializer(TimeOffSerializer):
+    clashing_appointments = serializers.ListField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Ids of booked appointments in that time: move or cancel them.",
+    )
+
+    class Meta(TimeOffSerializer.Meta):
+        fields = [*TimeOffSerializer.Meta.fields, "clashing_appointments"]
+
+
+class AdvisorTimeOffViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Advisors' time off: the caller's own, and that of the advisors at their branches."""
+
+    queryset = AdvisorTimeOff.objects.all()
+    serializer_class = TimeOffSerializer
+    permission_classes = [ScopedModelPermissions]
+    filterset_fields = ["advisor"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        user = self.request.user
+        perm = "reception.view_advisortimeoff"
+        visible = AdvisorTimeOff.objects.filter(
+            advisor__in=advisors.advisors_visible_to(user, perm)
+        )
+        if not getattr(user, "is_api_client", False):
+            visible = visible | AdvisorTimeOff.objects.filter(advisor=user)
+        return visible.order_by("starts_at", "id")
+
+    @extend_schema(
+        responses={
+            201: TimeOffCreatedSerializer,
+            400: OpenApiResponse(description="Bad times."),
+            403: OpenApiResponse(description="Not your own time off and not a manager there."),
+        }
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if not advisors.may_see_calendar(request.user, data["advisor"]):
+            raise serializers.ValidationError({"advisor": [gettext_lazy("No such advisor.")]})
+        time_off, clashes = advisors.time_off_add(actor=request.user, **data)
+        time_off.clashing_appointments = [a.pk for a in clashes]
+        return Response(TimeOffCreatedSerializer(time_off).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        advisors.time_off_delete(actor=self.request.user, time_off=instance)

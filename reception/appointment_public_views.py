@@ -1,6 +1,7 @@
 """Public appointment pages: book a slot without an account, then manage it by its link.
 
-`/book/<branch>/` walks through service → day → time → contact details (each step a GET link,
+`/book/<branch>/` walks through service → (advisor, for a service booked with one: "any" or a
+named advisor, shown by display name only) → day → time → contact details (each step a GET link,
 so the back button works), and the booking itself is a POST, limited per client address.
 `/a/<reference>/` shows the appointment to whoever holds the link (the reference is the key, as
 a ticket's public token is): move it, cancel it, or check in during the check-in window, which
@@ -11,6 +12,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -22,6 +24,7 @@ from django.views.decorators.http import require_http_methods
 from bankservice.branches.models import Branch
 from bankservice.core.errors import BadInput, DomainError
 
+from .advisors import display_name, serving_advisors
 from .appointments import (
     CheckInWindow,
     appointment_book,
@@ -31,6 +34,7 @@ from .appointments import (
     available_slots,
     bookable_days,
     manage_path,
+    move_slots,
 )
 from .models import Appointment, AppointmentChannel, AppointmentStatus, ServiceType
 from .public_views import _in_page_language, _languages, _public, _with_lang, over_rate_limit
@@ -38,6 +42,7 @@ from .public_views import _in_page_language, _languages, _public, _with_lang, ov
 # Bookings from one client address per window: enough for a family, not for a script.
 BOOKINGS_PER_WINDOW = 5
 BOOKING_WINDOW_SECONDS = 3600
+User = get_user_model()
 
 
 class ContactForm(forms.Form):
@@ -115,10 +120,18 @@ def book(request, branch_code: str):
         service.branch = branch  # the calendar is read once, with the branch
     service = _pick(services, data.get("service"))
     now = timezone.now()
-    days = bookable_days(service_type=service, now=now) if service else []
+    # With an advisor, the advisor step comes before the day: "any", or one by id.
+    advisors = serving_advisors(service) if service and service.with_advisor else []
+    advisor = _pick(advisors, data.get("advisor"), key=lambda a: str(a.id))
+    advisor_step = "any" if data.get("advisor") == "any" or advisor is None else str(advisor.id)
+    advisor_done = not advisors or data.get("advisor") == "any" or advisor is not None
+    advisor_user = User.objects.get(pk=advisor.id) if advisor else None
+    days = bookable_days(service_type=service, now=now) if service and advisor_done else []
     day = parse_date(data.get("day") or "") if service else None
     day = day if day in days else None
-    slots = available_slots(service_type=service, day=day, now=now) if day else []
+    slots = (
+        available_slots(service_type=service, day=day, now=now, advisor=advisor_user) if day else []
+    )
     slot = _pick(slots, data.get("slot"), key=lambda s: s.starts_at.isoformat())
     slot = slot if slot and slot.is_free else None
     form = ContactForm(request.POST if request.method == "POST" else None)
@@ -150,6 +163,7 @@ def book(request, branch_code: str):
                     consent_email=contact["consent_email"],
                     channel=AppointmentChannel.PUBLIC,
                     language=translation.get_language(),
+                    advisor=advisor_user,
                 )
             except DomainError as refused:
                 field = {"contact_phone": "phone", "contact_email": "email"}.get(refused.field)
@@ -160,7 +174,10 @@ def book(request, branch_code: str):
                     error, status = refused.message, refused.status_code
             else:
                 return _public(redirect(_step_url(request, manage_path(appointment), booked=1)))
-    params = {"service": service.pk if service else None}
+    params = {
+        "service": service.pk if service else None,
+        "advisor": advisor_step if advisors else None,
+    }
     with timezone.override(branch.zone):
         response = render(
             request,
@@ -176,6 +193,22 @@ def book(request, branch_code: str):
                     for s in services
                 ],
                 "service": service,
+                "advisors": [
+                    {
+                        "advisor": a,
+                        "url": _step_url(
+                            request, here, anchor="step-day", service=service.pk, advisor=a.id
+                        ),
+                        "current": a == advisor,
+                    }
+                    for a in advisors
+                ],
+                "any_advisor_url": advisors
+                and _step_url(request, here, anchor="step-day", service=service.pk, advisor="any"),
+                "any_advisor": bool(advisors) and data.get("advisor") == "any",
+                "advisor": advisor,
+                "advisor_done": advisor_done,
+                "advisor_step": advisor_step,
                 "days": _day_links(request, here, days, day, **params),
                 "day": day,
                 "slots": _slot_links(
@@ -201,7 +234,7 @@ def book(request, branch_code: str):
 def manage(request, reference: str):
     """The appointment behind the link: move it, cancel it, or check in when the time comes."""
     appointment = get_object_or_404(
-        Appointment.objects.select_related("branch__calendar", "service_type", "ticket"),
+        Appointment.objects.select_related("branch__calendar", "service_type", "ticket", "advisor"),
         reference=reference,
     )
     appointment.service_type.branch = appointment.branch
@@ -240,13 +273,7 @@ def manage(request, reference: str):
     )
     day = parse_date(request.GET.get("day") or "")
     day = day if day in days else None
-    slots = (
-        available_slots(
-            service_type=appointment.service_type, day=day, now=now, exclude=appointment
-        )
-        if day
-        else []
-    )
+    slots = move_slots(appointment=appointment, day=day, now=now) if day else []
     with timezone.override(appointment.branch.zone):
         response = render(
             request,
@@ -263,11 +290,8 @@ def manage(request, reference: str):
                 "moving": bool(days),
                 "days": _day_links(request, here, days, day, move=1),
                 "day": day,
-                "slots": _slot_links(
-                    request,
-                    here,
-                    [s for s in slots if s.is_free and s.starts_at != appointment.starts_at],
-                ),
+                "slots": _slot_links(request, here, slots),
+                "advisor_name": display_name(appointment.advisor) if appointment.advisor else "",
                 "status_url": (
                     _with_lang(
                         reverse("reception_public:status", args=[appointment.ticket.public_token]),

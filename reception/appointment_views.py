@@ -13,16 +13,19 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bankservice.branches.models import Branch
+from bankservice.branches.models import Branch, Role
 from bankservice.branches.scope import can_act_at
 from bankservice.core.decorators import require_perm
 from bankservice.core.errors import DomainError
@@ -30,6 +33,8 @@ from bankservice.core.masking import mask_email, mask_phone
 from bankservice.customers.filters import CustomerFilter
 from bankservice.customers.selectors import customer_list
 
+from . import advisors
+from .advisors import display_name, serving_advisors
 from .appointments import (
     BOOK_PERM,
     CHANGE_PERM,
@@ -42,11 +47,19 @@ from .appointments import (
     available_slots,
     bookable_days,
     manage_path,
+    move_slots,
 )
-from .forms import MAX_CANDIDATES
-from .models import AppointmentChannel, AppointmentStatus, ServiceType
+from .forms import MAX_CANDIDATES, AvailabilityForm, TimeOffForm
+from .models import (
+    AdvisorAvailability,
+    AdvisorTimeOff,
+    AppointmentChannel,
+    AppointmentStatus,
+    ServiceType,
+)
 
 REVEAL_PERM = "customers.reveal_pii"
+User = get_user_model()
 # How many days the list shows from the chosen day on.
 LIST_DAYS = 7
 
@@ -112,6 +125,7 @@ def appointment_list_view(request):
         appointment.phone_shown = phone if reveal else mask_phone(phone)
         appointment.email_shown = email if reveal else mask_email(email)
         appointment.is_booked = appointment.status == AppointmentStatus.BOOKED
+        appointment.advisor_name = display_name(appointment.advisor) if appointment.advisor else ""
         appointments.append(appointment)
     checked_in = None
     if request.GET.get("checked_in", "").isdigit():
@@ -233,7 +247,13 @@ def appointment_new(request):
     days = bookable_days(service_type=service, now=now) if service else []
     day = parse_date(data.get("day") or "")
     day = day if day in days else (days[0] if days else None)
-    slots = available_slots(service_type=service, day=day, now=now) if day else []
+    # A service with an advisor: "any advisor" (none) or one named, as on the public page.
+    advisor_options = serving_advisors(service) if service and service.with_advisor else []
+    advisor = next((a for a in advisor_options if str(a.id) == data.get("advisor")), None)
+    advisor_user = User.objects.get(pk=advisor.id) if advisor else None
+    slots = (
+        available_slots(service_type=service, day=day, now=now, advisor=advisor_user) if day else []
+    )
     form = None
     if service is not None:
         form = BookForm(
@@ -260,6 +280,7 @@ def appointment_new(request):
                 # A customer record has its own language; a contact's is chosen here.
                 language="" if data.get("customer") else data["language"],
                 channel=AppointmentChannel.STAFF,
+                advisor=advisor_user,
             )
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -287,6 +308,8 @@ def appointment_new(request):
                 "service": service,
                 "days": days,
                 "day": day,
+                "advisors": advisor_options,
+                "advisor": advisor,
                 "form": form,
             },
             status=400 if request.method == "POST" else 200,
@@ -328,13 +351,7 @@ def appointment_reschedule_view(request, appointment_id: int):
     days = bookable_days(service_type=appointment.service_type, now=now)
     day = parse_date(request.GET.get("day") or "")
     day = day if day in days else timezone.localdate(appointment.starts_at, branch.zone)
-    slots = [
-        s
-        for s in available_slots(
-            service_type=appointment.service_type, day=day, now=now, exclude=appointment
-        )
-        if s.is_free and s.starts_at != appointment.starts_at
-    ]
+    slots = move_slots(appointment=appointment, day=day, now=now)
     with timezone.override(branch.zone):
         return render(
             request,
@@ -342,6 +359,7 @@ def appointment_reschedule_view(request, appointment_id: int):
             {
                 "branch": branch,
                 "appointment": appointment,
+                "advisor_name": display_name(appointment.advisor) if appointment.advisor else "",
                 "days": days,
                 "day": day,
                 "slots": slots,
@@ -381,4 +399,228 @@ def appointment_check_in_view(request, appointment_id: int):
         _("Checked in: ticket %(number)s for %(service)s.")
         % {"number": ticket.number, "service": ticket.service_type.name},
     )
+    # From an advisor's calendar, back to it (a local path only).
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts=None) and back.startswith("/"):
+        return redirect(back)
     return _back(appointment, checked_in=ticket.pk)
+
+
+# --- Advisor calendars ------------------------------------------------------------------------
+
+
+def access_advisor(user, advisor_id: int, perm: str = advisors.VIEW_PERM):
+    """An advisor whose calendar `user` may see (their own, or one at the user's branches with
+    `perm`); otherwise 404. Not locked: the calendar services lock the advisor's row."""
+    advisor = User.objects.filter(pk=advisor_id, is_active=True).first()
+    if advisor is None or not advisors.may_see_calendar(user, advisor, perm):
+        raise Http404
+    return advisor
+
+
+def _calendar_url(advisor_id: int, **params) -> str:
+    query = urlencode({k: v for k, v in params.items() if v})
+    url = reverse("reception:advisor-calendar", args=[advisor_id])
+    return f"{url}?{query}" if query else url
+
+
+@require_http_methods(["GET"])
+@require_perm(advisors.VIEW_PERM)
+def advisor_list_view(request):
+    """The advisors at one of the user's branches, each linking to their calendar."""
+    branches = _branches_with(request.user, advisors.VIEW_PERM)
+    branch = _chosen_branch(request.GET.get("branch"), branches)
+    people = advisors.advisors_visible_to(request.user).filter(
+        memberships__branch=branch, memberships__role__name=Role.ADVISOR
+    )
+    return render(
+        request,
+        "reception/appointments/advisors.html",
+        {
+            "branch": branch,
+            "branches": branches,
+            "advisors": [(a, advisors.display_name(a)) for a in people],
+        },
+    )
+
+
+def _branches_with(user, perm: str) -> list[Branch]:
+    return list(Branch.objects.visible_to(user, perm).filter(is_active=True))
+
+
+@require_http_methods(["GET"])
+@login_required
+def my_calendar(request):
+    """The signed-in advisor's own calendar ("my appointments"), same week and branch."""
+    return redirect(
+        _calendar_url(
+            request.user.pk, week=request.GET.get("week"), branch=request.GET.get("branch")
+        )
+    )
+
+
+@require_http_methods(["GET"])
+@require_perm(advisors.VIEW_PERM)
+def advisor_calendar(request, advisor_id: int):
+    """An advisor's week: weekly availability, time off, appointments (with who has checked in
+    and their ticket), and booked appointments that clash with time off, to be moved."""
+    user = request.user
+    advisor = access_advisor(user, advisor_id)
+    week = _advisor_week(request, advisor)
+    return _render_calendar(request, advisor, week)
+
+
+def _advisor_week(request, advisor):
+    return advisors.advisor_week(
+        advisor=advisor,
+        day=parse_date(request.GET.get("week") or ""),
+        branch_id=request.GET.get("branch"),
+    )
+
+
+def _render_calendar(
+    request, advisor, week, availability_form=None, time_off_form=None, status=200
+):
+    user = request.user
+    branch = week.branch
+    can_plan = branch is not None and can_act_at(user, advisors.ADD_PERM, branch.pk)
+    can_take_time_off = advisors.may_edit_time_off(
+        user, advisor, branch_ids={b.pk for b in week.branches}
+    )
+    can_change = {
+        a.branch_id: can_act_at(user, CHANGE_PERM, a.branch_id) for a in week.appointments
+    }
+    reveal = {b.pk: can_act_at(user, REVEAL_PERM, b.pk) for b in week.branches}
+    days = []
+    for day in week.days:
+        rows = [a for a in week.availability if a.weekday == day.isoweekday()]
+        rows = [
+            a
+            for a in rows
+            if (a.valid_from is None or a.valid_from <= day)
+            and (a.valid_until is None or a.valid_until >= day)
+        ]
+        booked = [a for a in week.appointments if timezone.localdate(a.starts_at, week.zone) == day]
+        days.append({"day": day, "availability": rows, "appointments": booked})
+    for appointment in week.appointments:
+        appointment.can_change = can_change.get(appointment.branch_id, False)
+        appointment.is_booked = appointment.status == AppointmentStatus.BOOKED
+        appointment.phone_shown = (
+            appointment.contact_phone
+            if reveal.get(appointment.branch_id)
+            else mask_phone(appointment.contact_phone)
+        )
+        appointment.clashes = appointment.is_booked and any(
+            t.starts_at < appointment.ends_at and t.ends_at > appointment.starts_at
+            for t in week.time_off
+        )
+    with timezone.override(week.zone):
+        return render(
+            request,
+            "reception/appointments/calendar.html",
+            {
+                "advisor": advisor,
+                "advisor_name": advisors.display_name(advisor),
+                "week": week,
+                "days": days,
+                "branch": branch,
+                "previous_week": week.first - dt.timedelta(days=7),
+                "next_week": week.first + dt.timedelta(days=7),
+                "clashes": [a for a in week.appointments if a.clashes],
+                "can_plan": can_plan,
+                "can_take_time_off": can_take_time_off,
+                "availability_form": availability_form
+                or (AvailabilityForm(branch=branch) if can_plan else None),
+                "time_off_form": time_off_form or (TimeOffForm() if can_take_time_off else None),
+            },
+            status=status,
+        )
+
+
+@require_POST
+@require_perm(advisors.ADD_PERM)
+def availability_add_view(request, advisor_id: int):
+    """A branch manager adds a weekly period to an advisor's calendar."""
+    advisor = access_advisor(request.user, advisor_id, advisors.ADD_PERM)
+    week = _advisor_week(request, advisor)
+    if week.branch is None:
+        raise Http404
+    form = AvailabilityForm(request.POST, branch=week.branch)
+    if form.is_valid():
+        try:
+            advisors.availability_add(
+                actor=request.user, advisor=advisor, branch=week.branch, **form.cleaned_data
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, _("Availability added."))
+            return redirect(_calendar_url(advisor.pk, branch=week.branch.pk, week=week.first))
+    return _render_calendar(request, advisor, week, availability_form=form, status=400)
+
+
+@require_POST
+@require_perm(advisors.DELETE_PERM)
+def availability_delete_view(request, availability_id: int):
+    row = (
+        AdvisorAvailability.objects.visible_to(request.user, advisors.DELETE_PERM)
+        .select_related("advisor", "branch")
+        .filter(pk=availability_id)
+        .first()
+    )
+    if row is None:
+        raise Http404
+    advisors.availability_delete(actor=request.user, availability=row)
+    messages.success(request, _("Availability removed."))
+    return redirect(_calendar_url(row.advisor_id, branch=row.branch_id))
+
+
+@require_POST
+@require_perm(advisors.TIME_OFF_PERM)
+def time_off_add_view(request, advisor_id: int):
+    """Time off: an advisor for themselves, a manager for their branches' advisors. Booked
+    appointments in that time are listed on the calendar to be moved."""
+    advisor = access_advisor(request.user, advisor_id, advisors.TIME_OFF_PERM)
+    week = _advisor_week(request, advisor)
+    with timezone.override(week.zone):
+        form = TimeOffForm(request.POST)
+        valid = form.is_valid()
+    if valid:
+        try:
+            time_off, clashes = advisors.time_off_add(
+                actor=request.user, advisor=advisor, **form.cleaned_data
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            if clashes:
+                messages.warning(
+                    request,
+                    ngettext(
+                        "Time off added. %(count)d booked appointment falls in it: move it below.",
+                        "Time off added. %(count)d booked appointments fall in it: move them "
+                        "below.",
+                        len(clashes),
+                    )
+                    % {"count": len(clashes)},
+                )
+            else:
+                messages.success(request, _("Time off added."))
+            first = timezone.localdate(time_off.starts_at, week.zone)
+            return redirect(
+                _calendar_url(advisor.pk, branch=week.branch and week.branch.pk, week=first)
+            )
+    return _render_calendar(request, advisor, week, time_off_form=form, status=400)
+
+
+@require_POST
+@require_perm(advisors.TIME_OFF_DELETE_PERM)
+def time_off_delete_view(request, time_off_id: int):
+    time_off = AdvisorTimeOff.objects.select_related("advisor").filter(pk=time_off_id).first()
+    if time_off is None or not advisors.may_see_calendar(
+        request.user, time_off.advisor, advisors.TIME_OFF_DELETE_PERM
+    ):
+        raise Http404
+    advisors.time_off_delete(actor=request.user, time_off=time_off)
+    messages.success(request, _("Time off removed."))
+    return redirect(_calendar_url(time_off.advisor_id))

@@ -2,9 +2,11 @@
 (writes), plus the two beat sweeps (no-shows, reminders).
 
 A service's slots are `slot_minutes` long through the branch's opening hours of the day (its
-business calendar: holidays closed, lunch breaks respected), each with `slot_capacity` places.
-A booking, a reschedule and the capacity count behind them hold the ServiceType row's lock, so
-two customers never both win the last place of a slot. Check-in turns an appointment into a queue
+business calendar: holidays closed, lunch breaks respected), each with `slot_capacity` places,
+or for a service booked with an advisor (`with_advisor`) one place per free advisor
+(reception/advisors.py). A booking, a reschedule and the capacity count behind them hold the
+ServiceType row's lock (and the advisors' rows), so two customers never both win the last place
+of a slot. Check-in turns an appointment into a queue
 ticket (with the appointment's priority weight while on time); later than the late window it
 becomes an ordinary walk-in ticket.
 
@@ -31,6 +33,7 @@ from bankservice.customers.validators import normalize_phone
 from bankservice.events.services import record
 from bankservice.sla.clock import BusinessClock
 
+from .advisors import Advisor, AdvisorDay, check_advisor, display_name, lock_advisors
 from .models import (
     Appointment,
     AppointmentChannel,
@@ -61,6 +64,8 @@ class Slot:
     ends_at: dt.datetime
     capacity: int
     booked: int
+    # With an advisor: the free advisors, in the order "any advisor" takes them.
+    advisors: tuple[Advisor, ...] = ()
 
     @property
     def remaining(self) -> int:
@@ -131,13 +136,15 @@ def available_slots(
     day: dt.date,
     now: dt.datetime | None = None,
     exclude: Appointment | None = None,
+    advisor=None,
 ) -> list[Slot]:
     """The bookable slots of a service on a (local) day, with the places left in each.
 
     Only slots inside the booking window; an empty list on a closed day or for a service that is
     not bookable. Fixed queries: the calendar and the opening hours (BusinessClock), then one for
-    the day's appointments, whatever the number of slots. `exclude`: an appointment being moved,
-    whose own place does not count.
+    the day's appointments, whatever the number of slots (with an advisor: three, AdvisorDay).
+    `exclude`: an appointment being moved, whose own place does not count. `advisor`: only that
+    advisor's places (services with an advisor).
     """
     now = now or timezone.now()
     if not (service_type.bookable and service_type.is_active and service_type.branch.is_active):
@@ -146,6 +153,15 @@ def available_slots(
     times = [(s, e) for s, e in _slot_times(service_type, day) if s in window]
     if not times:
         return []
+    if service_type.with_advisor:
+        calendar = AdvisorDay.load(
+            service_type, day, advisor_id=advisor.pk if advisor else None, exclude=exclude
+        )
+        slots = []
+        for start, end in times:
+            working, free = calendar.at(start, end)
+            slots.append(Slot(start, end, working, working - len(free), tuple(free)))
+        return slots
     taken = Appointment.objects.filter(
         service_type=service_type,
         status__in=HOLDING_STATES,
@@ -166,10 +182,25 @@ def available_slots(
     ]
 
 
+def move_slots(*, appointment: Appointment, day: dt.date, now: dt.datetime) -> list[Slot]:
+    """The free times an appointment can move to on a day (its named advisor's, if any)."""
+    return [
+        slot
+        for slot in available_slots(
+            service_type=appointment.service_type,
+            day=day,
+            now=now,
+            exclude=appointment,
+            advisor=appointment.advisor if appointment.advisor_chosen else None,
+        )
+        if slot.is_free and slot.starts_at != appointment.starts_at
+    ]
+
+
 def appointment_list(*, principal, perm: str = VIEW_PERM):
     """Appointments of the principal's branches, with what a list shows."""
     return Appointment.objects.visible_to(principal, perm).select_related(
-        "branch", "service_type", "customer", "ticket"
+        "branch", "service_type", "customer", "ticket", "advisor"
     )
 
 
@@ -205,6 +236,7 @@ def _event(type_: str, actor, appointment: Appointment, **payload) -> None:
             "service": appointment.service_type.code,
             "starts_at": appointment.starts_at.isoformat(),
             "channel": appointment.channel,
+            "advisor": appointment.advisor_id,
             **payload,
         },
     )
@@ -224,7 +256,7 @@ def _lock(appointment: Appointment) -> Appointment:
     # Locked by every transition and by the sweeps (SKIP LOCKED): one change at a time.
     return (
         Appointment.objects.select_for_update(of=("self",))
-        .select_related("branch", "service_type__branch", "customer", "ticket")
+        .select_related("branch", "service_type__branch", "customer", "ticket", "advisor")
         .get(pk=appointment.pk)
     )
 
@@ -253,8 +285,9 @@ def _take_slot(
     starts_at: dt.datetime,
     now: dt.datetime,
     exclude: Appointment | None = None,
+    advisor=None,
 ) -> Slot:
-    """The free slot starting at `starts_at`; call with the service locked."""
+    """The free slot starting at `starts_at`; call with the service (and the advisors) locked."""
     if not service_type.bookable or not service_type.is_active:
         raise BadInput(_("This service cannot be booked."), field="service_type")
     if not service_type.branch.is_active:
@@ -272,13 +305,20 @@ def _take_slot(
             field="starts_at",
         )
     day = starts_at.astimezone(service_type.branch.zone).date()
-    slots = available_slots(service_type=service_type, day=day, now=now, exclude=exclude)
+    slots = available_slots(
+        service_type=service_type, day=day, now=now, exclude=exclude, advisor=advisor
+    )
     slot = next((s for s in slots if s.starts_at == starts_at), None)
     if slot is None:
         raise BadInput(
             _("%(time)s is not an appointment slot of this service: choose one of the listed.")
             % {"time": _local(starts_at, service_type.branch)},
             field="starts_at",
+        )
+    if not slot.is_free and advisor is not None:
+        raise Conflict(
+            _("%(advisor)s is not free at %(time)s: please choose another time or advisor.")
+            % {"advisor": display_name(advisor), "time": _local(starts_at, service_type.branch)}
         )
     if not slot.is_free:
         raise Conflict(
@@ -344,9 +384,12 @@ def appointment_book(
     channel: str = AppointmentChannel.STAFF,
     notes: str = "",
     language: str = "",
+    advisor=None,
     now: dt.datetime | None = None,
 ) -> Appointment:
-    """Book a slot for a customer record or for a contact (name and phone or e-mail)."""
+    """Book a slot for a customer record or for a contact (name and phone or e-mail); for a
+    service with an advisor, with `advisor` (named) or the free advisor with the fewest
+    bookings that day (None: "any advisor")."""
     now = now or timezone.now()
     _check(actor, BOOK_PERM, service_type.branch_id)
     if channel not in AppointmentChannel.values:
@@ -364,7 +407,10 @@ def appointment_book(
         language = settings.LANGUAGE_CODE
     with transaction.atomic():
         locked = _lock_service(service_type)
-        slot = _take_slot(locked, starts_at, now)
+        check_advisor(locked, advisor)
+        if locked.with_advisor:
+            lock_advisors(locked, advisor)
+        slot = _take_slot(locked, starts_at, now, advisor=advisor)
         _refuse_overlap(customer=customer, phone=contact_phone, slot=slot)
         appointment = Appointment.objects.create(
             branch=locked.branch,
@@ -379,6 +425,8 @@ def appointment_book(
             starts_at=slot.starts_at,
             ends_at=slot.ends_at,
             channel=channel,
+            advisor_id=slot.advisors[0].id if locked.with_advisor else None,
+            advisor_chosen=advisor is not None,
             notes=notes.strip()[:300],
             created_by=None if actor is None or getattr(actor, "is_api_client", False) else actor,
             # Booked within the reminder's lead time: the confirmation is the reminder.
@@ -396,7 +444,11 @@ def _within_reminder(starts_at: dt.datetime, now: dt.datetime) -> bool:
 def appointment_reschedule(
     *, actor, appointment: Appointment, starts_at: dt.datetime, now: dt.datetime | None = None
 ) -> Appointment:
-    """Move a booked appointment to another free slot of the same service."""
+    """Move a booked appointment to another free slot of the same service.
+
+    With an advisor: the same advisor if free then; a named advisor who is not is refused, an
+    "any advisor" booking goes to another free advisor.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         service_type = _lock_service(appointment.service_type)
@@ -405,16 +457,30 @@ def appointment_reschedule(
         _require_booked(locked, _("rescheduled"))
         if starts_at == locked.starts_at:
             raise BadInput(_("The appointment is already at that time."), field="starts_at")
-        slot = _take_slot(service_type, starts_at, now, exclude=locked)
+        named = locked.advisor if locked.advisor_chosen else None
+        if service_type.with_advisor:
+            lock_advisors(service_type, named)
+        slot = _take_slot(service_type, starts_at, now, exclude=locked, advisor=named)
         _refuse_overlap(
             customer=locked.customer, phone=locked.contact_phone, slot=slot, exclude=locked
         )
-        previous = locked.starts_at
+        previous, previous_advisor = locked.starts_at, locked.advisor_id
+        if service_type.with_advisor:
+            free = [a.id for a in slot.advisors]
+            locked.advisor_id = previous_advisor if previous_advisor in free else free[0]
         locked.starts_at, locked.ends_at = slot.starts_at, slot.ends_at
         locked.reschedule_count += 1
         locked.reminded_at = now if _within_reminder(slot.starts_at, now) else None
-        locked.save(update_fields=["starts_at", "ends_at", "reschedule_count", "reminded_at"])
-        _event("rescheduled", actor, locked, previous=previous.isoformat())
+        locked.save(
+            update_fields=["starts_at", "ends_at", "reschedule_count", "reminded_at", "advisor"]
+        )
+        _event(
+            "rescheduled",
+            actor,
+            locked,
+            previous=previous.isoformat(),
+            previous_advisor=previous_advisor,
+        )
         _withdraw_pending_messages(locked)
         _notify(locked, "reception.appointment_changed", f"changed-{locked.reschedule_count}")
     return locked
@@ -517,7 +583,7 @@ def appointments_mark_no_shows(*, now: dt.datetime | None = None) -> int:
             batch = list(
                 Appointment.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(status=AppointmentStatus.BOOKED, starts_at__lt=cutoff)
-                .select_related("branch", "service_type", "customer")
+                .select_related("branch", "service_type", "customer", "advisor")
                 .order_by("starts_at", "id")[:SWEEP_BATCH]
             )
             for appointment in batch:
@@ -545,7 +611,7 @@ def appointments_send_reminders(*, now: dt.datetime | None = None) -> int:
                     starts_at__gt=now,
                     starts_at__lte=horizon,
                 )
-                .select_related("branch", "service_type", "customer")
+                .select_related("branch", "service_type", "customer", "advisor")
                 .order_by("starts_at", "id")[:SWEEP_BATCH]
             )
             for appointment in batch:
@@ -594,6 +660,7 @@ def message_context(appointment: Appointment) -> dict:
         ),
         "branch_address": branch.address,
         "manage_url": manage_url(appointment),
+        "advisor": display_name(appointment.advisor) if appointment.advisor_id else "",
     }
 
 

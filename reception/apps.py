@@ -55,6 +55,10 @@ class ReceptionConfig(AppConfig):
                 "reception.appointment_checked_in": _("Checked in for the appointment"),
                 "reception.appointment_no_show": _("Did not come to the appointment"),
                 "reception.appointment_reminded": _("Appointment reminder sent"),
+                "reception.advisor_availability_added": _("Advisor availability added"),
+                "reception.advisor_availability_removed": _("Advisor availability removed"),
+                "reception.advisor_time_off_added": _("Advisor time off added"),
+                "reception.advisor_time_off_removed": _("Advisor time off removed"),
                 "reception.service_type_created": _("Service added"),
                 "reception.service_type_updated": _("Service changed"),
                 "reception.priority_rule_updated": _("Priority rule changed"),
@@ -84,6 +88,7 @@ def _register_appointment_messages() -> None:
         "checkin_from": "10:00",
         "branch_address": "1 Bund Road",
         "manage_url": "https://desk.bank.example/a/abc/",
+        "advisor": "Li W.",
     }
     for key, description in (
         ("reception.appointment_booked", _("Appointment confirmation, with the manage link")),

@@ -1,10 +1,22 @@
-"""Demo configuration for reception: services (some bookable by appointment), counters, a kiosk
-and a display per branch.
+"""Demo configuration for reception: services (some bookable by appointment, wealth and loans
+with an advisor), the advisors' weekly calendars, counters, a kiosk and a display per branch.
 
 Called by `manage.py seed_demo` through ReceptionConfig.seed_demo; idempotent.
 """
 
-from .models import Counter, CounterService, Device, DeviceKind, ServiceCategory, ServiceType
+import datetime as dt
+
+from bankservice.branches.models import Role, StaffMembership
+
+from .models import (
+    AdvisorAvailability,
+    Counter,
+    CounterService,
+    Device,
+    DeviceKind,
+    ServiceCategory,
+    ServiceType,
+)
 
 # code, prefix, Chinese, English, category, target wait, expected service minutes
 SERVICES = [
@@ -16,6 +28,10 @@ SERVICES = [
 ]
 # Bookable by appointment: code -> (slot minutes, appointments per slot)
 BOOKABLE = {"loans": (30, 1), "wealth": (30, 2), "accounts": (15, 2)}
+# Booked with a named (or any) advisor, following the advisors' calendars.
+WITH_ADVISOR = {"loans", "wealth"}
+# The demo advisors' week: Monday to Friday, morning and afternoon (the lunch break is free).
+ADVISOR_HOURS = [(dt.time(9, 0), dt.time(12, 0)), (dt.time(13, 0), dt.time(17, 0))]
 # counter number -> services in order of preference
 COUNTERS = {
     1: ["cash", "accounts"],
@@ -26,7 +42,7 @@ COUNTERS = {
 
 
 def seed_reception(*, branches) -> dict[str, int]:
-    created = {"service types": 0, "counters": 0, "devices": 0}
+    created = {"service types": 0, "advisor calendars": 0, "counters": 0, "devices": 0}
     for branch in branches:
         services = {}
         for order, (code, prefix, zh, en, category, target, expected) in enumerate(SERVICES):
@@ -44,9 +60,13 @@ def seed_reception(*, branches) -> dict[str, int]:
                     "bookable": code in BOOKABLE,
                     "slot_minutes": BOOKABLE.get(code, (15, 1))[0],
                     "slot_capacity": BOOKABLE.get(code, (15, 1))[1],
+                    "with_advisor": code in WITH_ADVISOR,
                 },
             )
             created["service types"] += was_created
+        created["advisor calendars"] += _advisor_calendars(
+            branch, [services[code] for code in sorted(WITH_ADVISOR)]
+        )
         for number, codes in COUNTERS.items():
             counter, was_created = Counter.objects.get_or_create(branch=branch, number=number)
             created["counters"] += was_created
@@ -59,6 +79,27 @@ def seed_reception(*, branches) -> dict[str, int]:
             _device, was_created = Device.objects.get_or_create(branch=branch, kind=kind, name=name)
             created["devices"] += was_created
     return created
+
+
+def _advisor_calendars(branch, services) -> int:
+    """A weekly calendar for each advisor of the branch who has none yet."""
+    advisors = StaffMembership.objects.filter(branch=branch, role__name=Role.ADVISOR).exclude(
+        user__availability__branch=branch
+    )
+    count = 0
+    for membership in advisors.select_related("user"):
+        for weekday in range(1, 6):
+            for starts, ends in ADVISOR_HOURS:
+                row = AdvisorAvailability.objects.create(
+                    advisor=membership.user,
+                    branch=branch,
+                    weekday=weekday,
+                    starts=starts,
+                    ends=ends,
+                )
+                row.service_types.set(services)
+        count += 1
+    return count
 
 
 def demo_links(*, base_url: str) -> list[str]:

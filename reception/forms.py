@@ -1,9 +1,11 @@
-"""Staff forms: issuing a ticket at the greeter's desk, completing and transferring at a counter."""
+"""Staff forms: issuing a ticket at the greeter's desk, completing and transferring at a counter,
+advisors' weekly availability and time off."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from bankservice.branches.models import OpeningHours
 from bankservice.customers.filters import CustomerFilter
 from bankservice.customers.selectors import customer_list
 from bankservice.customers.validators import normalize_phone
@@ -119,3 +121,42 @@ class TransferForm(forms.Form):
             branch_id=branch_id, is_active=True
         )
         self.fields["counter"].queryset = Counter.objects.filter(branch_id=branch_id)
+
+
+class AvailabilityForm(forms.Form):
+    """A weekly period when an advisor takes appointments at a branch (branch managers)."""
+
+    service_types = forms.ModelMultipleChoiceField(
+        queryset=ServiceType.objects.none(),
+        label=_("Services"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    weekday = forms.TypedChoiceField(
+        label=_("Weekday"), choices=OpeningHours.Weekday.choices, coerce=int
+    )
+    starts = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}))
+    ends = forms.TimeField(label=_("Until"), widget=forms.TimeInput(attrs={"type": "time"}))
+    valid_from = forms.DateField(
+        label=_("Valid from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    valid_until = forms.DateField(
+        label=_("Valid until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, branch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service_types"].queryset = ServiceType.objects.filter(
+            branch=branch, with_advisor=True, is_active=True
+        )
+
+
+class TimeOffForm(forms.Form):
+    """An advisor away, in the branch's local time."""
+
+    starts_at = forms.DateTimeField(
+        label=_("From"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=120, required=False)

@@ -515,6 +515,9 @@ class Appointment(models.Model):
         related_name="advisor_appointments",
         verbose_name=_("advisor"),
     )
+    # The customer named this advisor (kept on a reschedule, or refused); False: "any advisor",
+    # so a reschedule may hand the appointment to another free advisor.
+    advisor_chosen = models.BooleanField(_("advisor chosen by name"), default=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_branch_field = "branch_id"

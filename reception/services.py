@@ -712,6 +712,7 @@ SERVICE_TYPE_FIELDS = [
     "bookable",
     "slot_minutes",
     "slot_capacity",
+    "with_advisor",
 ]
 
 

@@ -41,4 +41,27 @@ urlpatterns = [
         appointment_views.appointment_check_in_view,
         name="appointment-check-in",
     ),
+    path("advisors/", appointment_views.advisor_list_view, name="advisors"),
+    path("advisors/me/", appointment_views.my_calendar, name="my-calendar"),
+    path("advisors/<int:advisor_id>/", appointment_views.advisor_calendar, name="advisor-calendar"),
+    path(
+        "advisors/<int:advisor_id>/availability/",
+        appointment_views.availability_add_view,
+        name="availability-add",
+    ),
+    path(
+        "advisors/availability/<int:availability_id>/delete/",
+        appointment_views.availability_delete_view,
+        name="availability-delete",
+    ),
+    path(
+        "advisors/<int:advisor_id>/time-off/",
+        appointment_views.time_off_add_view,
+        name="time-off-add",
+    ),
+    path(
+        "advisors/time-off/<int:time_off_id>/delete/",
+        appointment_views.time_off_delete_view,
+        name="time-off-delete",
+    ),
 ]

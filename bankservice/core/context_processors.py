@@ -12,6 +12,9 @@ NAVIGATION = [
     (_("Audit trail"), "events:audit", "events.view_event"),
     (_("Reception"), "reception:floor", "reception.view_ticket"),
     (_("Counter"), "reception:console", "reception.change_ticket"),
+    (_("Advisor calendars"), "reception:advisors", "reception.view_advisoravailability"),
+    (_("Consultations"), "consultation:list", "consultation.view_consultation"),
+    (_("Knowledge base"), "consultation:kb-home", "consultation.view_article"),
 ]
 
 

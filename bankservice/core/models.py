@@ -28,6 +28,10 @@ class ApiScope(models.TextChoices):
     EVENTS_READ = "events:read", _("Read the event stream")
     RECEPTION_READ = "reception:read", _("Read queue tickets, counters and services")
     RECEPTION_WRITE = "reception:write", _("Issue queue tickets")
+    CONSULTATION_READ = (
+        "consultation:read",
+        _("Read consultations and knowledge articles; ask the assistant"),
+    )
 
 
 class ApiClient(models.Model):

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bankservice.core.admin_mixins import ReadOnlyAdminMixin
 
-from .models import Customer
+from .models import Customer, Product
 
 
 @admin.register(Customer)
@@ -23,3 +23,12 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("phone"))
     def masked_phone(self, obj):
         return obj.phone_masked
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    """The product catalogue every stage refers to (by code)."""
+
+    list_display = ["code", "family", "name_zh", "name_en", "is_active"]
+    list_filter = ["family", "is_active"]
+    search_fields = ["code", "name_zh", "name_en"]

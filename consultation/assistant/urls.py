@@ -1,3 +1,9 @@
 """Staff pages of this part, inside the `consultation` namespace (names prefixed, see ../urls.py)."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("suggest/", views.suggest, name="assistant-suggest"),
+]

@@ -6,8 +6,15 @@ Tickets are not built by a factory on purpose: issue them through `ticket_issue`
 
 import factory
 
-from reception.models import Counter, CounterService, CounterState, ServiceCategory, ServiceType
-from tests.factories import BranchFactory
+from reception.models import (
+    AdvisorAvailability,
+    Counter,
+    CounterService,
+    CounterState,
+    ServiceCategory,
+    ServiceType,
+)
+from tests.factories import BranchFactory, UserFactory
 
 
 class ServiceTypeFactory(factory.django.DjangoModelFactory):
@@ -50,3 +57,23 @@ class CounterFactory(factory.django.DjangoModelFactory):
                 CounterService.objects.create(
                     counter=self, service_type=service_type, preference=preference
                 )
+
+
+class AdvisorAvailabilityFactory(factory.django.DjangoModelFactory):
+    """A weekly period of an advisor, Thursday 09:00–17:00 by default:
+    `AdvisorAvailabilityFactory(advisor=u, branch=b, service_types=[wealth])`."""
+
+    class Meta:
+        model = AdvisorAvailability
+        skip_postgeneration_save = True
+
+    advisor = factory.SubFactory(UserFactory)
+    branch = factory.SubFactory(BranchFactory)
+    weekday = 4
+    starts = "09:00"
+    ends = "17:00"
+
+    @factory.post_generation
+    def service_types(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.service_types.set(extracted)

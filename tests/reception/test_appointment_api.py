@@ -98,6 +98,7 @@ def test_slots_of_a_day_with_places_left(greeter_api, wealth, booked):
         "ends_at": "2026-03-05T09:30:00+08:00",
         "capacity": 1,
         "remaining": 1,
+        "advisors": [],  # a service without an advisor
     }
     assert slots[2]["remaining"] == 0  # 10:00
 

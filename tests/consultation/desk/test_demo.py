@@ -1,0 +1,21 @@
+"""Demo consultations: closed ones with outcomes at branches with an advisor, once."""
+
+import pytest
+
+from consultation.hooks import DEMO, seed_demo
+from consultation.models import Consultation, HandoffStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_closes_a_few_consultations_once(advisor, branch_a, branch_b, article):
+    assert seed_demo(branches=[branch_a, branch_b]) == {"consultations": len(DEMO)}
+    assert seed_demo(branches=[branch_a, branch_b]) == {"consultations": 0}
+
+    rows = Consultation.objects.filter(branch=branch_a)  # branch B has no advisor
+    assert rows.count() == Consultation.objects.count() == len(DEMO)
+    assert set(rows.values_list("outcome", flat=True)) == {o for *_x, o in DEMO}
+    assert not rows.filter(ended_at__isnull=True).exists()
+    # Without the later stages installed, their outcomes wait for them.
+    assert rows.filter(handoff_status=HandoffStatus.PENDING).count() == 3
+    assert rows.filter(articles=article).count() == 2  # the "answered" ones
