@@ -52,7 +52,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@echo "Wrote .env (DEBUG on, SQLite). Edit it or set DATABASE_URL / REDIS_URL to use PostgreSQL / Redis."
 
 bench: $(VENV)/.installed-dev ## Benchmarks; each prints its figures
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -13,50 +13,14 @@
 
 import argparse
 import csv
-import os
 import random
-import sys
-import tempfile
 import time
-import warnings
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _scratch import ROOT, percentiles, scratch_database
+
 SCRATCH_DB = "bench_assistant"
-warnings.filterwarnings("ignore", message="No directory at")
 BANKING77 = ROOT.parent / "shared" / "data" / "banking77" / "train.csv"
-
-
-def configure(scratch_dir: str) -> str | None:
-    """Point Django at a scratch database; returns the server's admin URL for PostgreSQL."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bankservice.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-0123456789-abcdefghijklmnopqrstuvwxyz-ABCD")
-    os.environ["DEBUG"] = "false"
-    os.environ["SECURE_SSL_REDIRECT"] = "false"
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        import psycopg
-
-        parts = urlparse(url)
-        admin = urlunparse(parts._replace(path="/postgres"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-            conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-        os.environ["DATABASE_URL"] = urlunparse(parts._replace(path=f"/{SCRATCH_DB}"))
-        return admin
-    os.environ["DATABASE_URL"] = ""
-    os.environ["SQLITE_PATH"] = str(Path(scratch_dir) / "bench.sqlite3")
-    return None
-
-
-def percentiles(samples: list[float]) -> str:
-    samples = sorted(samples)
-    p50 = samples[len(samples) // 2]
-    p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
-    return f"{p50:8.1f} {p95:8.1f}"
 
 
 def banking77(path: Path) -> None:
@@ -157,7 +121,7 @@ def product(args) -> None:
         assert response.status_code == 200, response.content
     with CaptureQueriesContext(connection) as queries:
         api.post("/api/v1/assistant/suggest", {"text": questions[0]}, format="json")
-    print(f"{'suggestion':32} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"{'suggestion':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     print(f"{'service (model + search + log)':32} {percentiles(service_ms)}")
     print(f"{'POST /api/v1/assistant/suggest':32} {percentiles(api_ms)}  ({len(queries)} queries)")
 
@@ -167,25 +131,15 @@ def main() -> None:
     parser.add_argument("--banking77", type=Path, default=BANKING77)
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        admin_url = configure(scratch)
-        try:
-            import django
+    with scratch_database(SCRATCH_DB):
+        import django
 
-            django.setup()
-            if args.banking77.exists():
-                banking77(args.banking77)
-            else:
-                print(f"Banking77 not found at {args.banking77}: accuracy figures skipped.")
-            product(args)
-        finally:
-            if admin_url:
-                import psycopg
-                from django.db import connections
-
-                connections.close_all()
-                with psycopg.connect(admin_url, autocommit=True) as conn:
-                    conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+        django.setup()
+        if args.banking77.exists():
+            banking77(args.banking77)
+        else:
+            print(f"Banking77 not found at {args.banking77}: accuracy figures skipped.")
+        product(args)
 
 
 if __name__ == "__main__":

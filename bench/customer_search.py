@@ -9,40 +9,11 @@ creates and drops a database named bench_customers on that server.
 """
 
 import argparse
-import os
 import random
 import statistics
-import sys
-import tempfile
 import time
-import warnings
-from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def configure(scratch_dir: str) -> str | None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bankservice.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-0123456789-abcdefghijklmnopqrstuvwxyz-ABCD")
-    os.environ["DEBUG"] = "false"
-    os.environ["SECURE_SSL_REDIRECT"] = "false"
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        import psycopg
-
-        parts = urlparse(url)
-        admin = urlunparse(parts._replace(path="/postgres"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS bench_customers")
-            conn.execute("CREATE DATABASE bench_customers")
-        os.environ["DATABASE_URL"] = urlunparse(parts._replace(path="/bench_customers"))
-        return admin
-    os.environ["DATABASE_URL"] = ""
-    os.environ["SQLITE_PATH"] = str(Path(scratch_dir) / "bench.sqlite3")
-    return None
+from _scratch import scratch_database
 
 
 def timed(fn, repeat: int) -> tuple[float, float]:
@@ -55,26 +26,13 @@ def timed(fn, repeat: int) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.9) - 1]
 
 
-warnings.filterwarnings("ignore", message="No directory at")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        admin_url = configure(scratch)
-        try:
-            run(args)
-        finally:
-            if admin_url:
-                import psycopg
-                from django.db import connections
-
-                connections.close_all()
-                with psycopg.connect(admin_url, autocommit=True) as conn:
-                    conn.execute("DROP DATABASE IF EXISTS bench_customers WITH (FORCE)")
+    with scratch_database("bench_customers"):
+        run(args)
 
 
 def run(args) -> None:

@@ -10,47 +10,12 @@ index build time.
 """
 
 import argparse
-import os
 import random
-import sys
-import tempfile
 import time
-from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _scratch import percentiles, scratch_database
+
 SCRATCH_DB = "bench_kb"
-
-
-def configure(scratch_dir: str) -> str | None:
-    """Point Django at a scratch database; returns the server's admin URL for PostgreSQL."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bankservice.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-0123456789-abcdefghijklmnopqrstuvwxyz-ABCD")
-    os.environ["DEBUG"] = "false"
-    os.environ["SECURE_SSL_REDIRECT"] = "false"
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        import psycopg
-
-        parts = urlparse(url)
-        admin = urlunparse(parts._replace(path="/postgres"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-            conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-        os.environ["DATABASE_URL"] = urlunparse(parts._replace(path=f"/{SCRATCH_DB}"))
-        return admin
-    os.environ["DATABASE_URL"] = ""
-    os.environ["SQLITE_PATH"] = str(Path(scratch_dir) / "bench.sqlite3")
-    return None
-
-
-def percentiles(samples: list[float]) -> str:
-    samples = sorted(samples)
-    p50 = samples[len(samples) // 2]
-    p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
-    return f"{p50:8.1f} {p95:8.1f} {samples[-1]:8.1f}"
 
 
 def _pools():
@@ -223,18 +188,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--requests", type=int, default=100)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        admin_url = configure(scratch)
-        try:
-            run(args)
-        finally:
-            if admin_url:
-                import psycopg
-                from django.db import connections
-
-                connections.close_all()
-                with psycopg.connect(admin_url, autocommit=True) as conn:
-                    conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+    with scratch_database(SCRATCH_DB):
+        run(args)
 
 
 if __name__ == "__main__":
