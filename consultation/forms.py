@@ -4,18 +4,14 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from bankservice.customers.filters import CustomerFilter
+from bankservice.customers.forms import CustomerLookupForm
 from bankservice.customers.models import Product
-from bankservice.customers.selectors import customer_list
 
 from .models import Category, Channel, Outcome
 from .services import REMOTE_CHANNELS, advisors_at
 
-# More matches than this: ask for the full number instead of listing them.
-MAX_CANDIDATES = 8
 
-
-class StartForm(forms.Form):
+class StartForm(CustomerLookupForm):
     """A consultation by phone, chat or video, for a customer record or a contact."""
 
     branch = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Branch"))
@@ -23,21 +19,6 @@ class StartForm(forms.Form):
         label=gettext_lazy("Channel"),
         choices=[(c.value, c.label) for c in REMOTE_CHANNELS],
         initial=Channel.PHONE,
-    )
-    customer_query = forms.CharField(
-        label=gettext_lazy("Customer record"),
-        required=False,
-        max_length=64,
-        help_text=gettext_lazy("Name, core-banking ID, full ID number or the last 4+ phone digits"),
-    )
-    # Picked from the candidates when the search matched several customers.
-    customer = forms.ModelChoiceField(
-        queryset=None,
-        required=False,
-        widget=forms.HiddenInput,
-        error_messages={
-            "invalid_choice": gettext_lazy("That customer is not one you may see; search again.")
-        },
     )
     contact_name = forms.CharField(label=gettext_lazy("Name"), max_length=80, required=False)
     contact_phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32, required=False)
@@ -49,31 +30,11 @@ class StartForm(forms.Form):
         max_length=4000,
     )
 
-    def __init__(self, *args, branches, principal, **kwargs):
+    def __init__(self, *args, branches, **kwargs):
         super().__init__(*args, **kwargs)
-        self.principal = principal
-        self.candidates = []
         self.fields["branch"].queryset = branches
         if branches.count() == 1:
             self.fields["branch"].initial = branches.first()
-        self.fields["customer"].queryset = customer_list(principal=principal)
-
-    def clean(self):
-        cleaned = super().clean()
-        query = (cleaned.get("customer_query") or "").strip()
-        if cleaned.get("customer") is None and query:
-            visible = customer_list(principal=self.principal)
-            matches = list(CustomerFilter({"q": query}, queryset=visible).qs[: MAX_CANDIDATES + 1])
-            if not matches:
-                self.add_error("customer_query", _("No customer matches."))
-            elif len(matches) > MAX_CANDIDATES:
-                self.add_error("customer_query", _("Too many customers match; be more precise."))
-            elif len(matches) > 1:
-                self.candidates = matches
-                self.add_error("customer_query", _("Several customers match: choose one below."))
-            else:
-                cleaned["customer"] = matches[0]
-        return cleaned
 
 
 class ConsultationForm(forms.Form):

@@ -30,8 +30,7 @@ from bankservice.branches.scope import can_act_at
 from bankservice.core.decorators import require_perm
 from bankservice.core.errors import DomainError
 from bankservice.core.masking import mask_email, mask_phone
-from bankservice.customers.filters import CustomerFilter
-from bankservice.customers.selectors import customer_list
+from bankservice.customers.forms import CustomerLookupForm
 
 from . import advisors
 from .advisors import display_name, serving_advisors
@@ -49,7 +48,7 @@ from .appointments import (
     manage_path,
     move_slots,
 )
-from .forms import MAX_CANDIDATES, AvailabilityForm, TimeOffForm
+from .forms import AvailabilityForm, TimeOffForm
 from .models import (
     AdvisorAvailability,
     AdvisorTimeOff,
@@ -155,28 +154,11 @@ def appointment_list_view(request):
 # --- Booking ----------------------------------------------------------------------------------
 
 
-class BookForm(forms.Form):
+class BookForm(CustomerLookupForm):
     """A free slot for an identified customer (found as at the greeter's desk: core-banking ID,
     full ID number or the last digits of the phone) or for a contact (name, phone or e-mail)."""
 
     starts_at = forms.ChoiceField(label=gettext_lazy("Time"), choices=())
-    customer_query = forms.CharField(
-        label=gettext_lazy("Customer record"),
-        required=False,
-        max_length=64,
-        help_text=gettext_lazy(
-            "Core-banking ID, full ID number or the last 4+ digits of the phone"
-        ),
-    )
-    # Picked from the candidates when the search matched several customers.
-    customer = forms.ModelChoiceField(
-        queryset=None,
-        required=False,
-        widget=forms.HiddenInput,
-        error_messages={
-            "invalid_choice": gettext_lazy("That customer is not one you may see; search again.")
-        },
-    )
     contact_name = forms.CharField(label=gettext_lazy("Name"), max_length=80, required=False)
     contact_phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32, required=False)
     contact_email = forms.CharField(label=gettext_lazy("E-mail"), max_length=254, required=False)
@@ -187,11 +169,8 @@ class BookForm(forms.Form):
     )
     notes = forms.CharField(label=gettext_lazy("Notes"), max_length=300, required=False)
 
-    def __init__(self, *args, branch, principal, slots, **kwargs):
+    def __init__(self, *args, branch, slots, **kwargs):
         super().__init__(*args, **kwargs)
-        self.principal = principal
-        self.candidates = []
-        self.fields["customer"].queryset = customer_list(principal=principal)
         self.fields["starts_at"].choices = [
             (
                 slot.starts_at.isoformat(),
@@ -207,21 +186,6 @@ class BookForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        query = (cleaned.get("customer_query") or "").strip()
-        if cleaned.get("customer") is None and query:
-            visible = customer_list(principal=self.principal)
-            matches = list(CustomerFilter({"q": query}, queryset=visible).qs[: MAX_CANDIDATES + 1])
-            if not matches:
-                self.add_error("customer_query", _("No customer matches; check the number."))
-            elif len(matches) > MAX_CANDIDATES:
-                self.add_error(
-                    "customer_query", _("Too many customers match; type the full number.")
-                )
-            elif len(matches) > 1:
-                self.candidates = matches
-                self.add_error("customer_query", _("Several customers match: choose one below."))
-            else:
-                cleaned["customer"] = matches[0]
         if (
             not self.errors
             and cleaned.get("customer") is None

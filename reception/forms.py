@@ -6,14 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from bankservice.branches.models import OpeningHours
-from bankservice.customers.filters import CustomerFilter
-from bankservice.customers.selectors import customer_list
+from bankservice.customers.forms import CustomerLookupForm
 from bankservice.customers.validators import normalize_phone
 
 from .models import Counter, ServiceType
-
-# More matches than this and the greeter should type more of the number.
-MAX_CANDIDATES = 10
 
 
 class ServiceChoiceField(forms.ModelChoiceField):
@@ -21,26 +17,12 @@ class ServiceChoiceField(forms.ModelChoiceField):
         return f"{obj.prefix} · {obj.name}"
 
 
-class IssueTicketForm(forms.Form):
+class IssueTicketForm(CustomerLookupForm):
     """A service and, optionally, the customer: found by core-banking ID, full ID number or the
     last digits of the phone, among the customers the greeter may see."""
 
     service_type = ServiceChoiceField(
         queryset=ServiceType.objects.none(), label=pgettext_lazy("queue", "Service")
-    )
-    customer_query = forms.CharField(
-        label=_("Customer (optional)"),
-        required=False,
-        max_length=64,
-        help_text=_("Core-banking ID, full ID number or the last 4+ digits of the phone"),
-    )
-    # Picked from the candidates when the search matched several customers.
-    customer = forms.ModelChoiceField(
-        queryset=None,
-        required=False,
-        widget=forms.HiddenInput,
-        label=_("Customer"),
-        error_messages={"invalid_choice": _("That customer is not one you may see; search again.")},
     )
     # "You're next" SMS: to the customer's own number (with their SMS consent), or for a walk-in
     # to the number given here, for this ticket only (reception/next_notice.py).
@@ -51,14 +33,12 @@ class IssueTicketForm(forms.Form):
         label=_("Mobile number for the SMS (walk-ins)"), required=False, max_length=32
     )
 
-    def __init__(self, *args, branch, principal, **kwargs):
+    def __init__(self, *args, branch, **kwargs):
         super().__init__(*args, **kwargs)
-        self.principal = principal
-        self.candidates = []
+        self.fields["customer_query"].label = _("Customer (optional)")
         self.fields["service_type"].queryset = ServiceType.objects.filter(
             branch=branch, is_active=True
         )
-        self.fields["customer"].queryset = customer_list(principal=principal)
 
     def clean_contact_phone(self) -> str:
         phone = self.cleaned_data["contact_phone"].strip()
@@ -66,28 +46,11 @@ class IssueTicketForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        self._find_customer(cleaned)
         if cleaned.get("customer") is not None or not cleaned.get("sms_when_next"):
             cleaned["contact_phone"] = ""  # an identified customer is texted at their own number
         elif not cleaned.get("contact_phone") and not self.errors:
             self.add_error("contact_phone", _("Give a phone number for the SMS."))
         return cleaned
-
-    def _find_customer(self, cleaned) -> None:
-        query = (cleaned.get("customer_query") or "").strip()
-        if cleaned.get("customer") is not None or not query:
-            return
-        visible = customer_list(principal=self.principal)
-        matches = list(CustomerFilter({"q": query}, queryset=visible).qs[: MAX_CANDIDATES + 1])
-        if not matches:
-            self.add_error("customer_query", _("No customer matches; check the number."))
-        elif len(matches) > MAX_CANDIDATES:
-            self.add_error("customer_query", _("Too many customers match; type the full number."))
-        elif len(matches) > 1:
-            self.candidates = matches
-            self.add_error("customer_query", _("Several customers match: choose one below."))
-        else:
-            cleaned["customer"] = matches[0]
 
 
 class CompleteForm(forms.Form):
