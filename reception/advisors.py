@@ -15,6 +15,7 @@ slips in beside a change that would have refused it. Always in primary-key order
 """
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -58,9 +59,16 @@ class Advisor:
     name: str
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
 def display_name(user) -> str:
-    """First name and the family name's initial ("Li W."); the username when no name is set."""
+    """How customers see an advisor: a Chinese name as its family name and title ("贾经理", as
+    Chinese banks do), another as the first name and the family name's initial ("Wei L."); the
+    username when no name is set."""
     first, last = (user.first_name or "").strip(), (user.last_name or "").strip()
+    if last and _CJK.match(last):
+        return _("%(family_name)s (advisor)") % {"family_name": last}
     if first and last:
         return f"{first} {last[0]}."
     return first or last or user.get_username()

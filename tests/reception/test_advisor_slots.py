@@ -10,6 +10,7 @@ is open Monday–Friday 09:00–17:00, so Thursday the 5th is a whole bookable d
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from bankservice.branches.models import CalendarDay, Role
 from bankservice.core.errors import BadInput, Conflict
@@ -228,6 +229,13 @@ def test_display_name_has_no_family_name(li):
     assert display_name(li) == "Wei L."
     li.first_name = li.last_name = ""
     assert display_name(li) == "adv-li"
+
+
+def test_display_name_of_a_chinese_name_is_family_name_and_title(li):
+    li.first_name, li.last_name = "婷婷", "贾"
+    assert display_name(li) == "贾 (advisor)"
+    with translation.override("zh-hans"):
+        assert display_name(li) == "贾经理"
 
 
 def test_slot_listing_queries_do_not_grow_with_advisors_or_bookings(
