@@ -1,0 +1,5 @@
+app_name = "transactions"
+
+"""URL patterns (filled by the transactions issue)."""
+
+urlpatterns = []
