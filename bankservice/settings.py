@@ -278,6 +278,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         # Consultations and appointments both have a "channel", with different choices.
         "ConsultationChannelEnum": "consultation.models.Channel",
+        # Tickets, appointments and service requests all have a "status".
+        "ServiceRequestStatusEnum": "transactions.models.RequestStatus",
     },
 }
 
@@ -336,6 +338,13 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.heartbeat", "schedule": timedelta(seconds=30)},
     # Expired sessions pile up in the database otherwise.
     "clear-sessions": {"task": "core.clear_sessions", "schedule": crontab(hour=3, minute=17)},
+    # Idempotency keys answer retries for 24 hours; expired ones are only dead rows. Hourly keeps
+    # each run's batched delete small; an expired key found before then is simply reused.
+    "purge-idempotency-keys": {
+        "task": "core.purge_idempotency_keys",
+        "schedule": crontab(minute=41),
+        "options": {"expire_seconds": 3000},
+    },
     # Webhooks: relays new events to subscribers. Every 10 s keeps receivers near real time; a
     # run with nothing to do costs a few indexed queries per subscription. `expires` drops runs
     # that waited in the broker while no worker was up (the next run catches up anyway).
@@ -368,6 +377,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consultation.kb_review_due",
         "schedule": crontab(hour=6, minute=10),
         "options": {"expire_seconds": 3600},
+    },
+    # Approved service requests are handed to core banking in the approval's transaction; one
+    # whose hand-over failed (logged) stays approved and is sent by this sweep. Rare, and a few
+    # minutes' delay is acceptable; SKIP LOCKED, and a sent request is no longer approved, so
+    # overlapping runs send nothing twice.
+    "transactions-send-approved": {
+        "task": "transactions.send_approved",
+        "schedule": timedelta(minutes=5),
+        "options": {"expire_seconds": 240},
     },
 }
 
@@ -481,6 +499,13 @@ KB_ATTACHMENT_TYPES = [
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 ]
 KB_GOOD_ANSWER_SCORE = env.float("KB_GOOD_ANSWER_SCORE", default=0.3)
+
+# --- Transactions. Documents of service requests: at most this size, of these types (read from
+# the bytes, see bankservice/core/uploads.py); images and PDF are previewed in the browser.
+TRANSACTIONS_DOCUMENT_MAX_BYTES = env.int(
+    "TRANSACTIONS_DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024
+)
+TRANSACTIONS_DOCUMENT_TYPES = ["application/pdf", "image/png", "image/jpeg", "image/webp"]
 
 # --- Assistant: below this probability of its best intent it says it is unsure instead of
 # guessing.

@@ -6,11 +6,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # Demo consultations per branch (held by the branch's demo advisor): channel, contact,
-# question, outcome. Contacts, not demo customers: those may be deleted and re-created.
+# question, outcome. Contacts, not demo customers: those may be deleted and re-created (and a
+# referral to processing needs a customer record, so the demo has none).
 DEMO = [
     ("phone", "张女士", "信用卡年费怎么减免？", "answered"),
     ("chat", "Tom Baker", "How do I raise my daily transfer limit?", "answered"),
-    ("phone", "李先生", "想了解大额存单利率", "processing"),
+    ("phone", "李先生", "想了解大额存单利率", "answered"),
     ("video", "Emma Clark", "Mortgage early repayment: is there a fee?", "follow_up"),
     ("chat", "陈先生", "手机银行转账失败，扣款未到账", "complaint"),
 ]

@@ -65,6 +65,7 @@ from .services import (
 
 VIEW_PERM = "reception.view_ticket"
 CUSTOMER_VIEW_PERM = "customers.view_customer"
+MAKE_REQUEST_PERM = "transactions.add_servicerequest"
 # How often console.js reloads the live parts of the pages (seconds).
 LIVE_REFRESH_SECONDS = 15
 
@@ -401,6 +402,8 @@ def console(request):
                 "customer": customer,
                 "can_view_customer": customer is not None
                 and can_act_at(user, CUSTOMER_VIEW_PERM, customer.home_branch_id),
+                # "New request" (transaction processing) for the customer being served.
+                "can_make_request": can_act_at(user, MAKE_REQUEST_PERM, counter.branch_id),
                 "parked": list(
                     tickets.filter(reserved_counter=counter, status=TicketStatus.PARKED)
                 ),

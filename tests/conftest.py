@@ -11,6 +11,10 @@ from bankservice.core.services import apiclient_create
 
 from .factories import BranchFactory, RegionFactory, UserFactory
 
+# The reception fixtures (services, counters, a queue clock, tickets) serve the other stages'
+# tests too: consultations start from a ticket, requests from the customer being served.
+pytest_plugins = ["tests.reception.fixtures"]
+
 
 def pytest_configure(config):
     # Without Redis the product caches in var/cache, shared by every process on the machine;

@@ -1,10 +1,10 @@
-"""API clients: the key is generated on creation and shown once."""
+"""API clients (the key is generated on creation and shown once), idempotency keys (read only)."""
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import ApiClient, Heartbeat
+from .models import ApiClient, Heartbeat, IdempotencyKey
 from .services import apiclient_create, apiclient_rotate_key
 
 
@@ -46,6 +46,20 @@ class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "beat_at", "count"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    """Read only: to answer "did my retry run twice?" for an integrator."""
+
+    list_display = ["key", "principal", "response_status", "created_at"]
+    search_fields = ["key", "principal"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

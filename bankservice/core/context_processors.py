@@ -15,6 +15,7 @@ NAVIGATION = [
     (_("Advisor calendars"), "reception:advisors", "reception.view_advisoravailability"),
     (_("Consultations"), "consultation:list", "consultation.view_consultation"),
     (_("Knowledge base"), "consultation:kb-home", "consultation.view_article"),
+    (_("Requests"), "transactions:worklist", "transactions.view_servicerequest"),
 ]
 
 

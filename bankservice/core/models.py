@@ -1,4 +1,5 @@
-"""Kernel models: API clients for integrators and the worker heartbeat."""
+"""Kernel models: API clients for integrators, idempotency keys of their POSTs, the worker
+heartbeat."""
 
 import hashlib
 import hmac
@@ -32,6 +33,17 @@ class ApiScope(models.TextChoices):
         "consultation:read",
         _("Read consultations and knowledge articles; ask the assistant"),
     )
+    TRANSACTIONS_READ = (
+        "transactions:read",
+        _(
+            "Read service requests (form data masked without customers:reveal_pii), request types "
+            "and bundles"
+        ),
+    )
+    TRANSACTIONS_CORE_BANKING = (
+        "transactions:core_banking",
+        _("Report the result of a service request in core banking (executed or failed)"),
+    )
 
 
 class ApiClient(models.Model):
@@ -64,6 +76,35 @@ class ApiClient(models.Model):
 
     def key_matches(self, raw_key: str) -> bool:
         return hmac.compare_digest(self.key_hash, self.hash_key(raw_key))
+
+
+class IdempotencyKey(models.Model):
+    """A POST made with an `Idempotency-Key` header and the answer it got, so that a retry with
+    the same key gets that answer instead of doing the work again (bankservice/core/idempotency.py).
+    """
+
+    # Keys belong to whoever sent them: "user:<id>" or "client:<id>" (an API client).
+    principal = models.CharField(max_length=40)
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, path and body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    # Written in the transaction that claimed the key and ran the request, so a row others can
+    # read always has its answer (null only until that transaction commits).
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "key"], name="idempotencykey_unique")
+        ]
+        # The clean-up deletes the expired ones.
+        indexes = [models.Index(fields=["created_at"], name="idempotencykey_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key}"
 
 
 class Heartbeat(models.Model):

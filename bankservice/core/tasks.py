@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.core.management import call_command
 
+from .idempotency import idempotency_keys_purge
 from .services import heartbeat_beat
 
 
@@ -14,3 +15,10 @@ def heartbeat() -> None:
 @shared_task(name="core.clear_sessions", soft_time_limit=540, time_limit=600, ignore_result=True)
 def clear_sessions() -> None:
     call_command("clearsessions")
+
+
+@shared_task(
+    name="core.purge_idempotency_keys", soft_time_limit=540, time_limit=600, ignore_result=True
+)
+def purge_idempotency_keys() -> None:
+    idempotency_keys_purge()

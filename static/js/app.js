@@ -2,3 +2,6 @@
 document.addEventListener("change", (event) => {
   if (event.target.matches("[data-autosubmit]")) event.target.form.requestSubmit();
 });
+document.addEventListener("click", (event) => {
+  if (event.target.matches("[data-print]")) window.print();
+});

@@ -9,10 +9,6 @@ from django.urls import reverse
 
 from bankservice.branches.models import Role
 from reception.models import Device, DeviceKind, Ticket
-from tests.reception.conftest import (  # noqa: F401 - fixtures
-    cash_service,
-    reception_clock,
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +30,8 @@ def kiosk(branch_a):
 
 def test_a_kiosk_left_open_goes_back_to_its_page_and_the_retry_works(
     kiosk,
-    cash_service,  # noqa: F811
-    reception_clock,  # noqa: F811
+    cash_service,
+    reception_clock,
 ):
     browser = Client(enforce_csrf_checks=True)
     url = reverse("reception_public:kiosk", args=[kiosk.token])
@@ -62,8 +58,8 @@ def test_a_kiosk_left_open_goes_back_to_its_page_and_the_retry_works(
 
 def test_remote_check_in_without_cookies_says_the_page_expired(
     branch_a,
-    cash_service,  # noqa: F811
-    reception_clock,  # noqa: F811
+    cash_service,
+    reception_clock,
 ):
     browser = Client(enforce_csrf_checks=True)
     url = reverse("reception_public:checkin", args=[branch_a.code])

@@ -30,9 +30,29 @@ def test_schema_generates_without_warnings(tmp_path):
             f"/api/v1/tickets/{{id}}/{step}:"
             for step in ("recall", "start", "complete", "no-show", "transfer", "park", "unpark")
         ),
+        "/api/v1/request-types:",
+        "/api/v1/requests:",
+        "/api/v1/requests/{id}:",
+        *(
+            f"/api/v1/requests/{{id}}/{step}:"
+            for step in (
+                "submit",
+                "approve",
+                "return",
+                "reject",
+                "cancel",
+                "documents",
+                "core-result",
+            )
+        ),
+        "/api/v1/bundles:",
+        "/api/v1/bundle-runs:",
+        "/api/v1/bundle-runs/{id}/confirm:",
     ):
         assert path in text, path
     assert "ApiKeyAuth" in text
+    # Create and every step of a request say that they honour the key.
+    assert text.count("name: Idempotency-Key") >= 10
 
 
 @pytest.mark.django_db

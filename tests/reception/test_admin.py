@@ -9,7 +9,7 @@ from django.urls import reverse
 from bankservice.core.masking import mask_email
 from reception.models import Appointment, AppointmentChannel, PriorityRule
 
-from .conftest import OPEN_AT
+from .fixtures import OPEN_AT
 
 pytestmark = pytest.mark.django_db
 

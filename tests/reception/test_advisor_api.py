@@ -16,7 +16,7 @@ from bankservice.events.models import Event
 from reception.appointments import appointment_book
 from reception.models import AdvisorAvailability, AdvisorTimeOff
 
-from .conftest import SHANGHAI
+from .fixtures import SHANGHAI
 from .factories import AdvisorAvailabilityFactory
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from bankservice.events.models import Event
 from reception.appointments import appointment_book, appointment_check_in
 from reception.models import AdvisorAvailability, AdvisorTimeOff, Appointment
 
-from .conftest import SHANGHAI
+from .fixtures import SHANGHAI
 from .factories import AdvisorAvailabilityFactory, ServiceTypeFactory
 
 pytestmark = pytest.mark.django_db

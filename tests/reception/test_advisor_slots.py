@@ -36,7 +36,7 @@ from reception.models import (
     VisitSource,
 )
 
-from .conftest import SHANGHAI
+from .fixtures import SHANGHAI
 from .factories import AdvisorAvailabilityFactory, ServiceTypeFactory
 
 pytestmark = pytest.mark.django_db

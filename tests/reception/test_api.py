@@ -16,7 +16,7 @@ from reception.selectors import estimate_wait
 from reception.services import counter_sign_in, ticket_call_next, ticket_start
 from tests.factories import CustomerFactory
 
-from .conftest import CLOSED_AT
+from .fixtures import CLOSED_AT
 from .factories import CounterFactory, ServiceTypeFactory
 
 pytestmark = pytest.mark.django_db

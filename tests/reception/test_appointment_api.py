@@ -15,7 +15,7 @@ from reception.appointments import appointment_book
 from reception.models import Appointment, AppointmentStatus, Ticket
 from tests.factories import CustomerFactory
 
-from .conftest import SHANGHAI
+from .fixtures import SHANGHAI
 from .factories import ServiceTypeFactory
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from reception.appointments import appointment_book, appointment_cancel
 from reception.models import Appointment, AppointmentStatus, Ticket
 from tests.factories import CustomerFactory
 
-from .conftest import SHANGHAI
+from .fixtures import SHANGHAI
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from reception.models import Appointment, AppointmentChannel, AppointmentStatus,
 from reception.services import InvalidTransition
 from tests.factories import CustomerFactory
 
-from .conftest import OPEN_AT, SHANGHAI
+from .fixtures import OPEN_AT, SHANGHAI
 from .factories import ServiceTypeFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from reception.models import CounterService, PriorityRule
 from reception.services import BranchClosed, ticket_call_next, ticket_issue
 from tests.factories import CustomerFactory
 
-from .conftest import OPEN_AT
+from .fixtures import OPEN_AT
 
 pytestmark = pytest.mark.django_db
 

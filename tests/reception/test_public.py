@@ -21,7 +21,7 @@ from reception.services import (
 )
 from tests.factories import CustomerFactory
 
-from .conftest import CLOSED_AT
+from .fixtures import CLOSED_AT
 from .factories import ServiceTypeFactory
 
 

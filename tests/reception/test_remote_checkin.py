@@ -13,7 +13,7 @@ from reception.models import Ticket, TicketStatus, VisitSource
 from reception.public_views import REMOTE_COOKIE, REMOTE_TICKETS_PER_WINDOW
 from reception.services import ticket_call_next, ticket_complete, ticket_start
 
-from .conftest import CLOSED_AT
+from .fixtures import CLOSED_AT
 from .factories import ServiceTypeFactory
 from .test_public import assert_csp_clean, status_url, text
 

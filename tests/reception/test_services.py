@@ -25,7 +25,7 @@ from reception.services import (
 )
 from tests.factories import CustomerFactory
 
-from .conftest import CLOSED_AT, OPEN_AT
+from .fixtures import CLOSED_AT, OPEN_AT
 
 pytestmark = pytest.mark.django_db
 

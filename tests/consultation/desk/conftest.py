@@ -1,4 +1,4 @@
-"""Fixtures for consultation tests: reception's queue at branch A (tests/reception/conftest.py),
+"""Fixtures for consultation tests: reception's queue at branch A (tests/reception/fixtures.py),
 advisors and a manager there, a customer, a topic, a product, a published article, and an empty
 hand-off registry (a test registers the handlers it needs, with the real register_handoff).
 
@@ -18,14 +18,6 @@ from consultation.models import Article, ArticleVersion, Category, VersionStatus
 from consultation.services import consultation_start
 from reception.services import ticket_call_next, ticket_start
 from tests.factories import CustomerFactory
-from tests.reception.conftest import (  # noqa: F401 - fixtures used here
-    accounts_service,
-    cash_service,
-    counter,
-    issue_tickets,
-    open_counter,
-    reception_clock,
-)
 
 PHONE = "+8613912345678"
 
@@ -103,7 +95,7 @@ def article(topic, advisor):
 
 
 @pytest.fixture
-def serving_ticket(issue_tickets, open_counter, teller, customer, reception_clock):  # noqa: F811
+def serving_ticket(issue_tickets, open_counter, teller, customer, reception_clock):
     """A ticket of `customer`, called after a 5-minute wait and being served by the teller."""
     (ticket,) = issue_tickets(1, customer=customer)
     reception_clock.shift(dt.timedelta(minutes=4))  # 5 minutes after arrival (issue adds 1)
