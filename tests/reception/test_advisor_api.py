@@ -16,8 +16,8 @@ from bankservice.events.models import Event
 from reception.appointments import appointment_book
 from reception.models import AdvisorAvailability, AdvisorTimeOff
 
-from .fixtures import SHANGHAI
 from .factories import AdvisorAvailabilityFactory
+from .fixtures import SHANGHAI
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from bankservice.events.models import Event
 from reception.appointments import appointment_book, appointment_check_in
 from reception.models import AdvisorAvailability, AdvisorTimeOff, Appointment
 
-from .fixtures import SHANGHAI
 from .factories import AdvisorAvailabilityFactory, ServiceTypeFactory
+from .fixtures import SHANGHAI
 
 pytestmark = pytest.mark.django_db
 

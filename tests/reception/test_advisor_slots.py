@@ -36,8 +36,8 @@ from reception.models import (
     VisitSource,
 )
 
-from .fixtures import SHANGHAI
 from .factories import AdvisorAvailabilityFactory, ServiceTypeFactory
+from .fixtures import SHANGHAI
 
 pytestmark = pytest.mark.django_db
 

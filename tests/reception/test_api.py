@@ -16,8 +16,8 @@ from reception.selectors import estimate_wait
 from reception.services import counter_sign_in, ticket_call_next, ticket_start
 from tests.factories import CustomerFactory
 
-from .fixtures import CLOSED_AT
 from .factories import CounterFactory, ServiceTypeFactory
+from .fixtures import CLOSED_AT
 
 pytestmark = pytest.mark.django_db
 

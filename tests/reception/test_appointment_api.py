@@ -15,8 +15,8 @@ from reception.appointments import appointment_book
 from reception.models import Appointment, AppointmentStatus, Ticket
 from tests.factories import CustomerFactory
 
-from .fixtures import SHANGHAI
 from .factories import ServiceTypeFactory
+from .fixtures import SHANGHAI
 
 pytestmark = pytest.mark.django_db
 

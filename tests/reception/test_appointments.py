@@ -29,8 +29,8 @@ from reception.models import Appointment, AppointmentChannel, AppointmentStatus,
 from reception.services import InvalidTransition
 from tests.factories import CustomerFactory
 
-from .fixtures import OPEN_AT, SHANGHAI
 from .factories import ServiceTypeFactory
+from .fixtures import OPEN_AT, SHANGHAI
 
 pytestmark = pytest.mark.django_db
 

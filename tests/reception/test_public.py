@@ -21,8 +21,8 @@ from reception.services import (
 )
 from tests.factories import CustomerFactory
 
-from .fixtures import CLOSED_AT
 from .factories import ServiceTypeFactory
+from .fixtures import CLOSED_AT
 
 
 @pytest.fixture(autouse=True)

@@ -13,8 +13,8 @@ from reception.models import Ticket, TicketStatus, VisitSource
 from reception.public_views import REMOTE_COOKIE, REMOTE_TICKETS_PER_WINDOW
 from reception.services import ticket_call_next, ticket_complete, ticket_start
 
-from .fixtures import CLOSED_AT
 from .factories import ServiceTypeFactory
+from .fixtures import CLOSED_AT
 from .test_public import assert_csp_clean, status_url, text
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,8 @@ from reception.models import CounterState, Ticket, TicketStatus
 from reception.services import counter_sign_in, ticket_call_next, ticket_park, ticket_start
 from tests.factories import CustomerFactory
 
-from .fixtures import CLOSED_AT
 from .factories import CounterFactory, ServiceTypeFactory
+from .fixtures import CLOSED_AT
 
 pytestmark = pytest.mark.django_db
 
