@@ -196,8 +196,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (documents, attachments) go through Django's storage API: local files under
+# MEDIA_ROOT by default; S3-compatible object storage (AWS, MinIO, Ceph) with
+# STORAGE_BACKEND=storages.backends.s3.S3Storage and the `[s3]` install extra, which reads the
+# AWS_* settings below (credentials from the usual AWS environment variables).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env.str("STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage")
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -209,6 +215,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or str(VAR_DIR / "media")
 MEDIA_URL = "media/"
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+# Private by default: files are served through our views, which check who may see them.
+AWS_DEFAULT_ACL = None
+AWS_QUERYSTRING_AUTH = True
 
 # --- Security. With DEBUG off every production protection is on.
 SECURE_CONTENT_TYPE_NOSNIFF = True

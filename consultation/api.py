@@ -17,9 +17,10 @@ from rest_framework.routers import DefaultRouter
 
 from bankservice.branches.models import Branch
 from bankservice.branches.scope import can_act_at
+from bankservice.core.api_errors import DetailSerializer
+from bankservice.core.api_permissions import StaffOnlyActionPermissions
 from bankservice.customers.models import Customer, Product
 from bankservice.customers.selectors import customer_list
-from reception.api import DetailSerializer, StaffOnlyActionPermissions
 
 from .filters import ConsultationFilter
 from .models import Article, Category, Channel, Consultation, Outcome

@@ -17,7 +17,8 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from bankservice.branches.models import Branch
-from bankservice.core.api_permissions import ScopedModelPermissions
+from bankservice.core.api_errors import DetailSerializer
+from bankservice.core.api_permissions import StaffOnlyActionPermissions
 from bankservice.customers.models import Customer
 from bankservice.customers.selectors import customer_list
 from bankservice.customers.validators import normalize_phone
@@ -57,21 +58,6 @@ from .services import (
     ticket_unpark,
 )
 
-
-class StaffOnlyActionPermissions(ScopedModelPermissions):
-    """The scoped permission, and for the view's `staff_actions` a member of staff (never an
-    API key): serving is done by someone signed in to a counter, and configuration by people
-    who answer for it. The view's `staff_only_message` says which."""
-
-    def has_permission(self, request, view) -> bool:
-        if not super().has_permission(request, view):
-            return False
-        if getattr(view, "action", None) in getattr(view, "staff_actions", ()):
-            self.message = view.staff_only_message
-            return not getattr(request.user, "is_api_client", False)
-        return True
-
-
 SERVING_IS_FOR_STAFF = gettext_lazy(
     "Serving tickets needs a member of staff signed in to a counter."
 )
@@ -85,10 +71,6 @@ class TransitionConflictSerializer(serializers.Serializer):
     status = serializers.CharField(
         required=False, help_text="The current state of the ticket or counter."
     )
-
-
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 TRANSITION_CONFLICT = OpenApiResponse(

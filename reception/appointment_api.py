@@ -25,13 +25,14 @@ from rest_framework.response import Response
 
 from bankservice.branches.models import Branch
 from bankservice.branches.scope import can_act_at
+from bankservice.core.api_errors import DetailSerializer
 from bankservice.core.api_permissions import ScopedModelPermissions
 from bankservice.core.masking import mask_email, mask_phone
 from bankservice.customers.models import Customer
 from bankservice.customers.selectors import customer_list
 
 from . import advisors
-from .api import TRANSITION_CONFLICT, DetailSerializer, TicketSerializer
+from .api import TRANSITION_CONFLICT, TicketSerializer
 from .appointments import (
     BOOK_PERM,
     CHANGE_PERM,

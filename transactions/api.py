@@ -34,10 +34,10 @@ from rest_framework.routers import DefaultRouter
 
 from bankservice.branches.models import Branch
 from bankservice.branches.scope import can_act_at
-from bankservice.core.api_permissions import required_perm
+from bankservice.core.api_errors import DetailSerializer
+from bankservice.core.api_permissions import StaffOnlyActionPermissions, required_perm
 from bankservice.core.idempotency import idempotent
 from bankservice.customers.selectors import customer_list
-from reception.api import DetailSerializer, StaffOnlyActionPermissions
 from reception.selectors import ticket_list
 
 from . import eforms

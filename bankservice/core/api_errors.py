@@ -4,7 +4,7 @@ bad input or a conflicting state."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -26,3 +26,9 @@ def exception_handler(exc, context):
     elif isinstance(exc, IntegrityError):
         exc = Conflict()
     return drf_exception_handler(exc, context)
+
+
+class DetailSerializer(serializers.Serializer):
+    """The error body of a refused request: `{"detail": "…"}` (for the OpenAPI schema)."""
+
+    detail = serializers.CharField()

@@ -38,3 +38,17 @@ class ScopedModelPermissions(IsAuthenticatedPrincipal):
         if not super().has_permission(request, view):
             return False
         return has_perm(request.user, required_perm(view, request.method))
+
+
+class StaffOnlyActionPermissions(ScopedModelPermissions):
+    """The scoped permission, and for the view's `staff_actions` a member of staff (never an
+    API key): serving is done by someone signed in to a counter, and configuration by people
+    who answer for it. The view's `staff_only_message` says which."""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if getattr(view, "action", None) in getattr(view, "staff_actions", ()):
+            self.message = view.staff_only_message
+            return not getattr(request.user, "is_api_client", False)
+        return True
