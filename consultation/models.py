@@ -14,18 +14,10 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from bankservice.branches.scope import ScopedQuerySet
-
-
-def _in_language(zh: str, en: str) -> str:
-    """The text in the active language, else the other one."""
-    if (get_language() or "").startswith("en"):
-        return en or zh
-    return zh or en
-
+from bankservice.core.language import in_language
 
 # --- Knowledge base ------------------------------------------------------------------------------
 
@@ -49,7 +41,7 @@ class Category(models.Model):
 
     @property
     def name(self) -> str:
-        return _in_language(self.name_zh, self.name_en)
+        return in_language(self.name_zh, self.name_en)
 
 
 class ArticleKind(models.TextChoices):
@@ -183,11 +175,11 @@ class ArticleVersion(models.Model):
 
     @property
     def title(self) -> str:
-        return _in_language(self.title_zh, self.title_en)
+        return in_language(self.title_zh, self.title_en)
 
     @property
     def body(self) -> str:
-        return _in_language(self.body_zh, self.body_en)
+        return in_language(self.body_zh, self.body_en)
 
 
 def attachment_path(instance: "ArticleAttachment", filename: str) -> str:
@@ -455,7 +447,7 @@ class Intent(models.Model):
         verbose_name_plural = _("intents")
 
     def __str__(self) -> str:
-        return _in_language(self.name_zh, self.name_en) or self.code
+        return in_language(self.name_zh, self.name_en) or self.code
 
 
 class TrainingExample(models.Model):

@@ -6,11 +6,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from bankservice.branches.models import OpeningHours
 from bankservice.branches.scope import ScopedQuerySet
+from bankservice.core.language import in_language
 
 
 class ServiceCategory(models.TextChoices):
@@ -91,7 +92,7 @@ class ServiceType(models.Model):
     @property
     def name(self) -> str:
         """The name in the active language."""
-        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+        return in_language(self.name_zh, self.name_en)
 
 
 class CounterState(models.TextChoices):

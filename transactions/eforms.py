@@ -39,10 +39,11 @@ import jsonschema
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.utils import flatatt
-from django.utils.translation import get_language, gettext, ngettext
+from django.utils.translation import gettext, ngettext
 
 from bankservice.branches.models import Role
 from bankservice.core.errors import BadInput
+from bankservice.core.language import in_language
 from bankservice.core.masking import mask_identifier, mask_phone
 from bankservice.customers.models import Segment
 from bankservice.customers.validators import (
@@ -311,9 +312,12 @@ def _kind(prop: dict) -> str:
 def _localized(texts: Mapping | None) -> str:
     if not texts:
         return ""
-    if (get_language() or "").startswith("en"):
-        return texts.get("en") or texts.get("zh", "")
-    return texts.get("zh") or texts.get("en", "")
+    return in_language(texts.get("zh", ""), texts.get("en", ""))
+
+
+def document_label(doc: Mapping) -> str:
+    """A required document's name in the active language (its code when it has none)."""
+    return in_language(doc.get("name_zh", ""), doc.get("name_en", "")) or doc["code"]
 
 
 def _condition_values(condition: Mapping) -> list:

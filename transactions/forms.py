@@ -9,7 +9,8 @@ from bankservice.branches.models import Branch
 from bankservice.customers.forms import CustomerLookupForm
 from reception.selectors import ticket_list
 
-from .models import Bundle, Decision, RequestType, _in_language
+from . import eforms
+from .models import Bundle, Decision, RequestType
 from .services import MAKE_PERM, REASON_MAX
 
 SERVE_PERM = "reception.change_ticket"
@@ -118,7 +119,4 @@ class DocumentForm(forms.Form):
 
     def __init__(self, *args, documents: list[dict], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["doc_type"].choices = [
-            (d["code"], _in_language(d.get("name_zh", ""), d.get("name_en", "")) or d["code"])
-            for d in documents
-        ]
+        self.fields["doc_type"].choices = [(d["code"], eforms.document_label(d)) for d in documents]

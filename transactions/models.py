@@ -16,16 +16,10 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from bankservice.branches.scope import ScopedQuerySet
-
-
-def _in_language(zh: str, en: str) -> str:
-    if (get_language() or "").startswith("en"):
-        return en or zh
-    return zh or en
+from bankservice.core.language import in_language
 
 
 def new_public_token() -> str:
@@ -53,7 +47,7 @@ class RequestType(models.Model):
 
     @property
     def name(self) -> str:
-        return _in_language(self.name_zh, self.name_en)
+        return in_language(self.name_zh, self.name_en)
 
 
 class RequestTypeVersion(models.Model):
@@ -125,7 +119,7 @@ class Bundle(models.Model):
 
     @property
     def name(self) -> str:
-        return _in_language(self.name_zh, self.name_en)
+        return in_language(self.name_zh, self.name_en)
 
 
 class BundleItem(models.Model):

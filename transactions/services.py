@@ -47,7 +47,6 @@ from .models import (
     RequestType,
     RequestTypeVersion,
     ServiceRequest,
-    _in_language,
 )
 
 VIEW_PERM = "transactions.view_servicerequest"
@@ -330,10 +329,7 @@ def request_submit(*, actor, request: ServiceRequest) -> ServiceRequest:
         request.data = eforms.validate(version, request.data)
         missing = _documents_missing(request)
         if missing:
-            names = ", ".join(
-                _in_language(doc.get("name_zh", ""), doc.get("name_en", "")) or doc["code"]
-                for doc in missing
-            )
+            names = ", ".join(eforms.document_label(doc) for doc in missing)
             raise BadInput(
                 _("Attach these documents first: %(names)s.") % {"names": names},
                 field="documents",

@@ -40,7 +40,6 @@ from .models import (
     RequestStatus,
     RequestTypeVersion,
     ServiceRequest,
-    _in_language,
 )
 from .selectors import access_request, my_requests, request_history, request_list, worklist
 from .services import (
@@ -287,10 +286,7 @@ def bundle_run_confirm(request, run_id: int):
 
 
 def _document_names(version) -> dict[str, str]:
-    return {
-        doc["code"]: _in_language(doc.get("name_zh", ""), doc.get("name_en", "")) or doc["code"]
-        for doc in version.documents
-    }
+    return {doc["code"]: eforms.document_label(doc) for doc in version.documents}
 
 
 def _to_complete(service_request) -> list[str]:

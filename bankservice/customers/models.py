@@ -3,10 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from bankservice.branches.scope import ScopedQuerySet
+from bankservice.core.language import in_language
 from bankservice.core.masking import mask_identifier, mask_phone
 
 from .validators import (
@@ -195,4 +195,4 @@ class Product(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+        return in_language(self.name_zh, self.name_en)
