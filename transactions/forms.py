@@ -34,6 +34,11 @@ class NewRequestForm(CustomerLookupForm):
         super().__init__(*args, principal=principal, **kwargs)
         branches = Branch.objects.visible_to(principal, MAKE_PERM).filter(is_active=True)
         self.fields["branch"].queryset = branches.order_by("name")
+        # Staff of one branch (most tellers) are not asked which.
+        first_two = list(branches[:2])
+        self.only_branch = first_two[0] if len(first_two) == 1 else None
+        if self.only_branch is not None:
+            self.fields["branch"].initial = self.only_branch
         self.fields["ticket"].queryset = ticket_list(principal=principal, perm=SERVE_PERM)
         raw = str(self["ticket"].value() or "")
         # The ticket the form is for, shown on the page (validated again by clean()).
@@ -65,6 +70,8 @@ class NewRequestForm(CustomerLookupForm):
             cleaned["branch"] = ticket.branch
             if cleaned.get("customer") is None:
                 cleaned["customer"] = ticket.visit.customer
+        if cleaned.get("branch") is None and self.only_branch is not None:
+            cleaned["branch"] = self.only_branch
         if cleaned.get("branch") is None and "branch" not in self.errors:
             self.add_error("branch", _("Choose the branch."))
         if cleaned.get("customer") is None and "customer_query" not in self.errors:

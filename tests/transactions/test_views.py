@@ -245,6 +245,19 @@ def test_new_request_for_a_customer_found_by_lookup(
     assert 'id="ef-national_id"' in page and "data-submit" in page
 
 
+def test_staff_of_one_branch_are_not_asked_which(
+    client, teller, customer, branch_a, open_account_type
+):
+    client.force_login(teller)  # a teller at branch A only
+    page = client.get(NEW).content.decode()
+    assert re.search(rf'<option value="{branch_a.pk}" selected>', page)
+    response = client.post(
+        NEW, {"customer_query": customer.core_banking_id, "what": "type:open_account"}
+    )
+    assert ServiceRequest.objects.get().branch == branch_a
+    assert response.status_code == 302
+
+
 def test_new_request_needs_a_customer_and_a_choice(client, teller, branch_a, open_account_type):
     client.force_login(teller)
     response = client.post(NEW, {"branch": branch_a.pk, "customer_query": "", "what": ""})
