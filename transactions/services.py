@@ -599,16 +599,6 @@ def _send(actor, request: ServiceRequest) -> None:
     )
 
 
-def request_send(*, request: ServiceRequest, actor=None) -> ServiceRequest:
-    """Hand an approved request to core banking (approved → sent): called at final approval
-    and by the sweep for any approved request that was not sent."""
-    with transaction.atomic():
-        request = _lock(request)
-        _require(request, RequestStatus.APPROVED, action=_("sent"))
-        _send(actor, request)
-    return request
-
-
 def request_core_result(
     *, actor, request: ServiceRequest, result: str, reference: str = "", reason: str = ""
 ) -> tuple[ServiceRequest, bool]:
