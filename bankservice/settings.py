@@ -439,6 +439,11 @@ SLA_HANDLER_RETRY_MAX_SECONDS = env.int("SLA_HANDLER_RETRY_MAX_SECONDS", default
 # Calendar (BusinessCalendar code) for deadlines without a branch; none found: Mon–Fri only.
 SLA_DEFAULT_CALENDAR = env.str("SLA_DEFAULT_CALENDAR", default="cn")
 
+# --- Complaints.
+# A complaint from the same customer about the same product within this many days of an earlier
+# one is flagged as a repeat of it.
+COMPLAINTS_REPEAT_DAYS = env.int("COMPLAINTS_REPEAT_DAYS", default=90)
+
 # --- Notifications (bankservice.notify).
 # Which implementation backs each kind of message: "gateway" (the HTTP SMS gateway above),
 # "email" (Django's mail API, so EMAIL_BACKEND decides: SMTP in production, the console in

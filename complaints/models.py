@@ -6,10 +6,15 @@
 - A `PackClock` is one deadline of a pack: what starts it, how long it runs on which clock, how
   its last day is counted, whether it may pause, when to warn, to which complaints it applies.
 - A `PackAssignment` gives a pack to a branch, to a region, or (neither) to the whole bank.
+- A `Category` is a complaint category or (with a parent) sub-category; the shipped taxonomy
+  (complaints/taxonomy.py) follows the regulators' reporting categories.
+- A `Complaint` is one complaint as received; its clocks are kernel deadlines (bankservice.sla).
 """
 
+import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, Value
@@ -18,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bankservice.branches.models import Branch, BusinessCalendar, Region
 from bankservice.core.language import in_language
+from bankservice.customers.models import Customer, Product
 
 
 class Jurisdiction(models.TextChoices):
@@ -302,3 +308,203 @@ class PackAssignment(models.Model):
     def __str__(self) -> str:
         where = self.branch or self.region or _("whole bank")
         return f"{where} · {self.pack.code}"
+
+
+class Category(models.Model):
+    """A complaint category, or a sub-category (with a parent); configurable by administrators."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent category"),
+    )
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    # The regulator's reporting category this one is counted under in a regulatory return.
+    regulator_code = models.CharField(_("regulator's category"), max_length=40, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("complaint category")
+        verbose_name_plural = _("complaint categories")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("id")), name="category_not_its_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return in_language(self.name_zh, self.name_en)
+
+
+class Channel(models.TextChoices):
+    COUNTER = "counter", _("At the counter")
+    PHONE = "phone", _("Phone")
+    LETTER = "letter", _("Letter")
+    EMAIL = "email", _("E-mail")
+    ONLINE_FORM = "online_form", _("Online form")
+    REFERRAL = "referral", _("Regulator or ombudsman referral")
+    SOCIAL_MEDIA = "social_media", _("Social media")
+
+
+class ComplaintStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    INVESTIGATING = "investigating", _("Investigating")
+    DECIDED = "decided", _("Decided")
+    CLOSED = "closed", _("Closed")
+
+
+# Groups of statuses, for list filters and guards: a complaint is open until it is decided.
+OPEN_STATUSES = (
+    ComplaintStatus.RECEIVED,
+    ComplaintStatus.ACKNOWLEDGED,
+    ComplaintStatus.INVESTIGATING,
+)
+DONE_STATUSES = (ComplaintStatus.DECIDED, ComplaintStatus.CLOSED)
+
+
+def new_public_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Complaint(models.Model):
+    """One complaint as received at a branch; received_at starts its pack's clocks."""
+
+    # "CP<yymmdd><id>", set from the id right after the insert (complaint_create).
+    reference = models.CharField(_("reference"), max_length=24, unique=True)
+    # The complainant's unguessable link to the progress page.
+    public_token = models.CharField(max_length=32, unique=True, default=new_public_token)
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, related_name="complaints", verbose_name=_("branch")
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        verbose_name=_("customer"),
+    )
+    # A complainant who is not (or not yet) a customer: a name and a phone or an e-mail.
+    contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    channel = models.CharField(_("channel"), max_length=15, choices=Channel.choices)
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        verbose_name=_("product"),
+    )
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="complaints", verbose_name=_("category")
+    )
+    subcategory = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subcategory_complaints",
+        verbose_name=_("sub-category"),
+    )
+    description = models.TextField(_("description"))
+    desired_outcome = models.TextField(_("desired outcome"), blank=True)
+    amount = models.DecimalField(
+        _("amount in dispute"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    staff_complained_about = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints_about",
+        verbose_name=_("staff member complained about"),
+    )
+    received_at = models.DateTimeField(_("received at"))
+    pack = models.ForeignKey(
+        RulePack, on_delete=models.PROTECT, related_name="complaints", verbose_name=_("rule pack")
+    )
+    is_payment_services = models.BooleanField(_("payment-services complaint"), default=False)
+    status = models.CharField(
+        _("status"),
+        max_length=15,
+        choices=ComplaintStatus.choices,
+        default=ComplaintStatus.RECEIVED,
+    )
+    repeat_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="repeats",
+        verbose_name=_("repeat of"),
+    )
+    is_repeat = models.BooleanField(_("repeat complaint"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints_created",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        indexes = [
+            models.Index(fields=["branch", "-received_at"], name="complaint_branch_received_idx"),
+            models.Index(fields=["status", "-received_at"], name="complaint_status_idx"),
+            models.Index(fields=["category", "-received_at"], name="complaint_category_idx"),
+            # Repeat detection: the same customer and product, latest first.
+            models.Index(
+                fields=["customer", "product", "-received_at"], name="complaint_repeat_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    customer__isnull=False, contact_name="", contact_phone="", contact_email=""
+                )
+                | Q(customer__isnull=True)
+                & ~Q(contact_name="")
+                & (~Q(contact_phone="") | ~Q(contact_email="")),
+                name="complaint_customer_or_contact",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="complaint_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ComplaintStatus.values), name="complaint_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | (Q(amount__gte=0) & ~Q(currency="")),
+                name="complaint_amount_with_currency",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_repeat=False) | Q(repeat_of__isnull=False),
+                name="complaint_repeat_names_the_original",
+            ),
+            models.CheckConstraint(
+                condition=~Q(repeat_of=models.F("id")), name="complaint_not_a_repeat_of_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference

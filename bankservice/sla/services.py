@@ -44,12 +44,26 @@ def deadline_start(
     branch,
     actor=None,
     started_at: dt.datetime | None = None,
+    due_at: dt.datetime | None = None,
+    warn_at: dt.datetime | None = None,
 ) -> Deadline:
-    """Start a timer of ``kind`` on ``subject`` under a registered policy, on the branch's clock."""
+    """Start a timer of ``kind`` on ``subject`` under a registered policy, on the branch's clock.
+
+    A stage that computes its own times (a complaint's clocks count on the regulator's calendar,
+    not the branch's) passes ``due_at`` and, if it wants a warning, ``warn_at``: then the policy
+    computes nothing and only gives the clock (how pause, resume and extend count). Without
+    ``due_at`` both come from the policy.
+    """
     policy = _registered(policy)
     started_at = started_at or timezone.now()
-    clock = BusinessClock.for_branch(branch)
-    due_at = policy.due_at(clock, started_at)
+    if due_at is None:
+        if warn_at is not None:
+            raise ValueError("warn_at needs due_at")
+        clock = BusinessClock.for_branch(branch)
+        due_at = policy.due_at(clock, started_at)
+        warn_at = policy.warn_at(clock, started_at, due_at)
+    else:
+        _check_given_times(started_at, due_at, warn_at)
     deadline = Deadline(
         subject_type=ContentType.objects.get_for_model(subject),
         subject_id=str(subject.pk),
@@ -59,7 +73,7 @@ def deadline_start(
         branch=branch,
         started_at=started_at,
         due_at=due_at,
-        warn_at=policy.warn_at(clock, started_at, due_at),
+        warn_at=warn_at,
     )
     with transaction.atomic():
         try:
@@ -79,6 +93,18 @@ def deadline_start(
             raise
         _record("deadline.started", deadline, actor, warn_at=_iso(deadline.warn_at))
     return deadline
+
+
+def _check_given_times(
+    started_at: dt.datetime, due_at: dt.datetime, warn_at: dt.datetime | None
+) -> None:
+    # The caller's arithmetic, not user input: a mistake is a programming error.
+    if any(timezone.is_naive(m) for m in (started_at, due_at, warn_at) if m is not None):
+        raise ValueError("aware datetimes only")
+    if due_at < started_at:
+        raise ValueError("due_at is before started_at")
+    if warn_at is not None and not started_at <= warn_at <= due_at:
+        raise ValueError("warn_at is not between started_at and due_at")
 
 
 def deadline_pause(*, deadline: Deadline, actor=None) -> Deadline:

@@ -124,6 +124,39 @@ def test_one_open_deadline_per_kind_and_object(subject, cn_branch, hours_policy,
     assert len(events("deadline.started")) == 4
 
 
+def test_start_with_given_times_uses_them_and_keeps_the_policys_clock(
+    subject, cn_branch, hours_policy
+):
+    # A stage counting on another calendar gives its own times; the policy only names the clock.
+    monday_9 = at(SHANGHAI, 2026, 3, 9, 9)
+    due, warn = at(SHANGHAI, 2026, 3, 20), at(SHANGHAI, 2026, 3, 18)
+    deadline = start(subject, cn_branch, "test.reply", monday_9, due_at=due, warn_at=warn)
+
+    deadline.refresh_from_db()
+    assert (deadline.due_at, deadline.warn_at) == (due, warn)
+    assert deadline.clock == "business_hours"
+    # Without warn_at there is no warning (not the policy's).
+    other = start(
+        CustomerFactory(home_branch=cn_branch), cn_branch, "test.reply", monday_9, due_at=due
+    )
+    assert (other.due_at, other.warn_at) == (due, None)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"warn_at": at(SHANGHAI, 2026, 3, 9, 12)},  # a warning without a due time
+        {"due_at": at(SHANGHAI, 2026, 3, 8)},  # due before the start
+        {"due_at": at(SHANGHAI, 2026, 3, 20), "warn_at": at(SHANGHAI, 2026, 3, 21)},
+        {"due_at": dt.datetime(2026, 3, 20)},  # naive  # noqa: DTZ001
+    ],
+)
+def test_start_refuses_impossible_given_times(subject, cn_branch, hours_policy, given):
+    with pytest.raises(ValueError):
+        start(subject, cn_branch, "test.reply", at(SHANGHAI, 2026, 3, 9, 9), **given)
+    assert not Deadline.objects.exists()
+
+
 def test_start_needs_a_registered_policy(subject, cn_branch):
     with pytest.raises(UnknownPolicy):
         start(subject, cn_branch, "test.nowhere", at(SHANGHAI, 2026, 3, 9, 9))

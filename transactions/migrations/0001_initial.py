@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('branches', '0002_roles'),
-        ('consultation', '0003_a_searchterm_ranking_index'),
+        ('consultation', '0003_searchterm_ranking_index'),
         ('customers', '0004_products'),
         ('reception', '0007_advisor_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
