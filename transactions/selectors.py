@@ -2,12 +2,14 @@
 time, one request with its access check, its history."""
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from bankservice.branches.models import Branch, StaffMembership
 from bankservice.events.models import Event
+from bankservice.sla.models import Deadline
 
 from .models import OPEN_STATES, Approval, RequestStatus, ServiceRequest
 from .services import APPROVE_PERM, PROCESS_PERM, VIEW_PERM
@@ -18,6 +20,8 @@ WORKLIST_STATES = {
     "process": (RequestStatus.APPROVED, RequestStatus.SENT, RequestStatus.FAILED),
 }
 WORKLIST_PERMS = {"approve": APPROVE_PERM, "process": PROCESS_PERM}
+# An open SLA deadline runs while someone other than the maker has the request.
+TIMED_STATES = (RequestStatus.SUBMITTED, RequestStatus.APPROVED, RequestStatus.SENT)
 # Soonest due first, requests without a running deadline last (on every database).
 DUE_FIRST = F("due_at").asc(nulls_last=True)
 # Approval rules have at most this many levels (two in practice): one condition per level.
@@ -108,3 +112,24 @@ def request_history(request: ServiceRequest) -> QuerySet[Event]:
         .select_related("actor_user", "actor_client")
         .order_by("occurred_at", "id")
     )
+
+
+def with_warning_time(requests: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
+    """Each request's open deadline's warning time (`warn_at`), for the "due soon" mark: one
+    subquery, evaluated for the rows of the page only."""
+    open_deadline = Deadline.objects.filter(
+        subject_type=ContentType.objects.get_for_model(ServiceRequest),
+        subject_id=Cast(OuterRef("pk"), CharField()),
+        state__in=Deadline.OPEN_STATES,
+    ).order_by("due_at")
+    return requests.annotate(warn_at=Subquery(open_deadline.values("warn_at")[:1]))
+
+
+def sla_state(service_request: ServiceRequest, now) -> str:
+    """ "breached", "due-soon" (its deadline's warning time has passed) or "" when on time."""
+    if service_request.due_at is None or service_request.status not in TIMED_STATES:
+        return ""
+    if service_request.due_at <= now:
+        return "breached"
+    warn_at = getattr(service_request, "warn_at", None)
+    return "due-soon" if warn_at is not None and warn_at <= now else ""

@@ -9,11 +9,9 @@ error at its field (the e-form's per-field errors) or as a message.
 """
 
 from django.contrib import messages
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import CharField, OuterRef, Prefetch, Subquery, prefetch_related_objects
-from django.db.models.functions import Cast
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -39,9 +37,17 @@ from .models import (
     RequestDocument,
     RequestStatus,
     RequestTypeVersion,
-    ServiceRequest,
 )
-from .selectors import access_request, my_requests, request_history, request_list, worklist
+from .selectors import (
+    TIMED_STATES,
+    access_request,
+    my_requests,
+    request_history,
+    request_list,
+    sla_state,
+    with_warning_time,
+    worklist,
+)
 from .services import (
     APPROVE_PERM,
     CANCELLABLE_STATES,
@@ -65,8 +71,6 @@ from .services import (
 
 REVEAL_PERM = "customers.reveal_pii"
 PAGE_SIZE = 25
-# An open SLA deadline runs while someone other than the maker has the request.
-TIMED_STATES = (RequestStatus.SUBMITTED, RequestStatus.APPROVED, RequestStatus.SENT)
 
 
 # --- Worklists -----------------------------------------------------------------------------------
@@ -80,18 +84,7 @@ class Worklist:
 
     def rows(self, user):
         rows = my_requests(user) if self.key == "mine" else worklist(user, self.key)
-        return _with_warning(rows)
-
-
-def _with_warning(requests):
-    """Each request's open deadline's warning time (`warn_at`), for the "due soon" mark: one
-    subquery, evaluated for the rows of the page only."""
-    open_deadline = Deadline.objects.filter(
-        subject_type=ContentType.objects.get_for_model(ServiceRequest),
-        subject_id=Cast(OuterRef("pk"), CharField()),
-        state__in=Deadline.OPEN_STATES,
-    ).order_by("due_at")
-    return requests.annotate(warn_at=Subquery(open_deadline.values("warn_at")[:1]))
+        return with_warning_time(rows)
 
 
 WORKLISTS = (
@@ -99,16 +92,6 @@ WORKLISTS = (
     Worklist("approve", gettext_lazy("To approve"), APPROVE_PERM),
     Worklist("process", gettext_lazy("Processing"), PROCESS_PERM),
 )
-
-
-def sla_state(service_request, now) -> str:
-    """ "breached", "due-soon" (its deadline's warning time has passed) or "" when on time."""
-    if service_request.due_at is None or service_request.status not in TIMED_STATES:
-        return ""
-    if service_request.due_at <= now:
-        return "breached"
-    warn_at = getattr(service_request, "warn_at", None)
-    return "due-soon" if warn_at is not None and warn_at <= now else ""
 
 
 @require_GET
