@@ -443,6 +443,14 @@ SLA_DEFAULT_CALENDAR = env.str("SLA_DEFAULT_CALENDAR", default="cn")
 # A complaint from the same customer about the same product within this many days of an earlier
 # one is flagged as a repeat of it.
 COMPLAINTS_REPEAT_DAYS = env.int("COMPLAINTS_REPEAT_DAYS", default=90)
+# A complaint escalated to the branch manager on a breach goes on to the region if it is still
+# not decided this many business hours (on the branch's calendar) later.
+COMPLAINTS_REGION_ESCALATION_HOURS = env.int("COMPLAINTS_REGION_ESCALATION_HOURS", default=8)
+# Files given with a complaint (by staff or with the public form): size and sniffed types.
+COMPLAINTS_ATTACHMENT_MAX_BYTES = env.int("COMPLAINTS_ATTACHMENT_MAX_BYTES", default=10 * 1024**2)
+COMPLAINTS_ATTACHMENT_TYPES = ["application/pdf", "image/png", "image/jpeg", "image/webp"]
+# At most this many files with one public complaint.
+COMPLAINTS_PUBLIC_MAX_FILES = env.int("COMPLAINTS_PUBLIC_MAX_FILES", default=5)
 
 # --- Notifications (bankservice.notify).
 # Which implementation backs each kind of message: "gateway" (the HTTP SMS gateway above),

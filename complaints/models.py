@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from bankservice.branches.models import Branch, BusinessCalendar, Region
+from bankservice.branches.scope import ScopedQuerySet
 from bankservice.core.language import in_language
 from bankservice.customers.models import Customer, Product
 
@@ -55,6 +56,14 @@ class RulePack(models.Model):
         verbose_name=_("copied from"),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    recuse_role_chain = models.BooleanField(
+        _("recuse the role chain"),
+        default=False,
+        help_text=_(
+            "Besides the staff member complained about, the managers above them (of their "
+            "branch and region) may not handle the complaint."
+        ),
+    )
 
     class Meta:
         ordering = ["code"]
@@ -112,6 +121,14 @@ class NonWorkingEnd(models.TextChoices):
     NEXT_WORKING_DAY = "next_working_day", _("Moves to the next working day")
 
 
+class ClockMetBy(models.TextChoices):
+    """What the bank does that stops a clock (met)."""
+
+    ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement (or an earlier decision)")
+    DECISION = "decision", _("Decision (final response)")
+    REVIEW_REQUEST = "review_request", _("The complainant asks for a review")
+
+
 class Applicability(models.TextChoices):
     ALL = "all", _("Every complaint")
     PAYMENT_SERVICES = "payment_services", _("Payment-services complaints only")
@@ -149,6 +166,16 @@ class PackClock(models.Model):
         choices=NonWorkingEnd.choices,
         default=NonWorkingEnd.STAY,
         help_text=_("Calendar-day clocks only; business clocks always end on a working day."),
+    )
+    met_by = models.CharField(
+        _("met by"), max_length=20, choices=ClockMetBy.choices, default=ClockMetBy.DECISION
+    )
+    # A window (to resolve summarily, to ask for a review) is not an obligation: when it passes
+    # the sweep records it, nobody is warned and nothing is escalated or counted late.
+    is_window = models.BooleanField(
+        _("a window, not an obligation"),
+        default=False,
+        help_text=_("Passing it is not a breach: nobody is warned or escalated."),
     )
     pausable = models.BooleanField(
         _("may pause"), default=False, help_text=_("Internal targets only.")
@@ -213,6 +240,13 @@ class PackClock(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(applies_to__in=Applicability.values), name="packclock_applies_to_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(met_by__in=ClockMetBy.values), name="packclock_met_by_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_window=False) | Q(warn_fraction__isnull=True),
+                name="packclock_window_not_warned",
             ),
             models.CheckConstraint(
                 condition=Q(letter_wording__in=LetterWording.values),
@@ -360,17 +394,67 @@ class ComplaintStatus(models.TextChoices):
     RECEIVED = "received", _("Received")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     INVESTIGATING = "investigating", _("Investigating")
-    DECIDED = "decided", _("Decided")
-    CLOSED = "closed", _("Closed")
+    # Internal clocks that may pause are paused; a regulator's clock never is.
+    WAITING_ON_CUSTOMER = "waiting_on_customer", _("Waiting on the customer")
+    RESOLUTION_PROPOSED = "resolution_proposed", _("Resolution proposed")
+    # Decided: the customer accepted the proposal, or the bank upheld or rejected it with reasons.
+    RESOLVED = "resolved", _("Resolved (customer accepted)")
+    UPHELD = "upheld", _("Upheld")
+    PARTIALLY_UPHELD = "partially_upheld", _("Partially upheld")
+    REJECTED = "rejected", _("Rejected")
+    # Ended without a decision: withdrawn by the complainant, or merged into an earlier complaint.
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    MERGED = "merged", _("Merged")
 
 
-# Groups of statuses, for list filters and guards: a complaint is open until it is decided.
+# Groups of statuses, for list filters and guards.
 OPEN_STATUSES = (
     ComplaintStatus.RECEIVED,
     ComplaintStatus.ACKNOWLEDGED,
     ComplaintStatus.INVESTIGATING,
+    ComplaintStatus.WAITING_ON_CUSTOMER,
+    ComplaintStatus.RESOLUTION_PROPOSED,
 )
-DONE_STATUSES = (ComplaintStatus.DECIDED, ComplaintStatus.CLOSED)
+DECIDED_STATUSES = (
+    ComplaintStatus.RESOLVED,
+    ComplaintStatus.UPHELD,
+    ComplaintStatus.PARTIALLY_UPHELD,
+    ComplaintStatus.REJECTED,
+)
+ENDED_STATUSES = (ComplaintStatus.WITHDRAWN, ComplaintStatus.MERGED)
+# The bank's decisions that must give reasons (the customer did not accept a proposal).
+REASONED_STATUSES = (
+    ComplaintStatus.UPHELD,
+    ComplaintStatus.PARTIALLY_UPHELD,
+    ComplaintStatus.REJECTED,
+)
+
+
+class EscalationLevel(models.IntegerChoices):
+    NONE = 0, _("Not escalated")
+    BRANCH = 1, _("Escalated to the branch manager")
+    REGION = 2, _("Escalated to the region")
+
+
+class RootCause(models.Model):
+    """Why complaints happen (configurable); the shipped list is installed by a migration."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("root cause")
+        verbose_name_plural = _("root causes")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return in_language(self.name_zh, self.name_en)
 
 
 def new_public_token() -> str:
@@ -399,6 +483,9 @@ class Complaint(models.Model):
     contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    # The language letters are written in: the contact's (from the public form's language); empty
+    # for a customer, whose preferred language is read when a letter is written.
+    language = models.CharField(_("language"), max_length=8, blank=True)
     channel = models.CharField(_("channel"), max_length=15, choices=Channel.choices)
     product = models.ForeignKey(
         Product,
@@ -440,7 +527,7 @@ class Complaint(models.Model):
     is_payment_services = models.BooleanField(_("payment-services complaint"), default=False)
     status = models.CharField(
         _("status"),
-        max_length=15,
+        max_length=20,
         choices=ComplaintStatus.choices,
         default=ComplaintStatus.RECEIVED,
     )
@@ -453,6 +540,57 @@ class Complaint(models.Model):
         verbose_name=_("repeat of"),
     )
     is_repeat = models.BooleanField(_("repeat complaint"), default=False)
+    # Set on the later complaint when it is merged into the earlier one (status MERGED).
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged",
+        verbose_name=_("merged into"),
+    )
+    # A review (核查) or appeal of a decided complaint is a complaint of its own, linked here.
+    review_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reviews",
+        verbose_name=_("review of"),
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints_assigned",
+        verbose_name=_("complaint officer"),
+    )
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    resolution_proposal = models.TextField(_("proposed resolution"), blank=True)
+    # The decision (final response): when, why, and what the bank pays or gives back.
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reasons = models.TextField(_("reasons for the decision"), blank=True)
+    redress_amount = models.DecimalField(
+        _("redress"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    # Withdrawn or merged: the end of a complaint that was not decided.
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    reopened_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+    escalation_level = models.PositiveSmallIntegerField(
+        _("escalation"), choices=EscalationLevel.choices, default=EscalationLevel.NONE
+    )
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    root_cause = models.ForeignKey(
+        RootCause,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        verbose_name=_("root cause"),
+    )
+    root_cause_note = models.TextField(_("root cause analysis"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -464,10 +602,19 @@ class Complaint(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    objects = ScopedQuerySet.as_manager()
+    scope_branch_field = "branch_id"
+
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints")
+        permissions = [
+            ("handle_complaint", _("Can handle complaints (complaint officer)")),
+            ("assign_complaint", _("Can assign complaints and decide on escalations")),
+            ("approve_extension", _("Can approve extensions that need a higher level")),
+            ("export_complaint", _("Can report on and export complaints")),
+        ]
         indexes = [
             models.Index(fields=["branch", "-received_at"], name="complaint_branch_received_idx"),
             models.Index(fields=["status", "-received_at"], name="complaint_status_idx"),
@@ -476,6 +623,7 @@ class Complaint(models.Model):
             models.Index(
                 fields=["customer", "product", "-received_at"], name="complaint_repeat_idx"
             ),
+            models.Index(fields=["assigned_to", "status"], name="complaint_assigned_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -504,7 +652,285 @@ class Complaint(models.Model):
             models.CheckConstraint(
                 condition=~Q(repeat_of=models.F("id")), name="complaint_not_a_repeat_of_itself"
             ),
+            models.CheckConstraint(
+                condition=Q(status=ComplaintStatus.MERGED, merged_into__isnull=False)
+                | ~Q(status=ComplaintStatus.MERGED) & Q(merged_into__isnull=True),
+                name="complaint_merged_names_the_survivor",
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=models.F("id")) & ~Q(review_of=models.F("id")),
+                name="complaint_not_linked_to_itself",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=DECIDED_STATUSES) | Q(decided_at__isnull=False),
+                name="complaint_decided_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=REASONED_STATUSES) | ~Q(decision_reasons=""),
+                name="complaint_decision_has_reasons",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=ENDED_STATUSES) | Q(ended_at__isnull=False),
+                name="complaint_ended_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(redress_amount__isnull=True) | Q(redress_amount__gte=0),
+                name="complaint_redress_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(escalation_level__gte=0, escalation_level__lte=2),
+                name="complaint_escalation_level_valid",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_decided(self) -> bool:
+        return self.status in DECIDED_STATUSES
+
+
+def attachment_path(instance: "ComplaintAttachment", filename: str) -> str:
+    # Never the uploaded name: a random name under the complaint's folder.
+    return f"complaints/{instance.complaint_id}/{secrets.token_hex(16)}"
+
+
+class ComplaintAttachment(models.Model):
+    """A file given with a complaint (a statement, a photo, a letter); type read from its bytes."""
+
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("complaint")
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    name = models.CharField(_("name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    # Empty when the complainant uploaded it with the public form.
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    is_removed = models.BooleanField(_("removed"), default=False)
+
+    class Meta:
+        ordering = ["complaint", "uploaded_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExtensionStatus(models.TextChoices):
+    REQUESTED = "requested", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class ComplaintExtension(models.Model):
+    """An extension of a complaint's clock to the pack's extension clock (``clock.extends``)."""
+
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.CASCADE, related_name="extensions", verbose_name=_("complaint")
+    )
+    # The pack's extension clock applied (its `extends` is the clock it replaces).
+    clock = models.ForeignKey(
+        PackClock, on_delete=models.PROTECT, related_name="+", verbose_name=_("extension")
+    )
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ExtensionStatus.choices,
+        default=ExtensionStatus.REQUESTED,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    # Empty when the pack needs no approval for this extension (approved on request).
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("note"), blank=True)
+    # The clock's due time before and after (kept even if the pack changes later).
+    old_due_at = models.DateTimeField(_("due before"))
+    new_due_at = models.DateTimeField(_("due after"))
+
+    class Meta:
+        ordering = ["complaint", "requested_at", "id"]
+        verbose_name = _("extension")
+        verbose_name_plural = _("extensions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ExtensionStatus.values),
+                name="complaintextension_status_valid",
+            ),
+            # One extension waiting for approval per complaint at a time.
+            models.UniqueConstraint(
+                fields=["complaint"],
+                condition=Q(status="requested"),
+                name="complaintextension_one_waiting",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="requested") | Q(decided_at__isnull=False),
+                name="complaintextension_decided_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(new_due_at__gt=models.F("old_due_at")),
+                name="complaintextension_moves_later",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint} · {self.clock.code}"
+
+
+class LetterKind(models.TextChoices):
+    ACKNOWLEDGEMENT = "acknowledgement", _("Acknowledgement")
+    EXTENSION_NOTICE = "extension_notice", _("Extension notice (holding reply)")
+    SUMMARY_RESOLUTION = "summary_resolution", _("Summary resolution")
+    FINAL_RESPONSE = "final_response", _("Final response")
+    REVIEW_DECISION = "review_decision", _("Review decision")
+
+
+class Letter(models.Model):
+    """A letter to the complainant, rendered from the pack's template in their language and
+    kept with the case exactly as sent."""
+
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.CASCADE, related_name="letters", verbose_name=_("complaint")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=LetterKind.choices)
+    language = models.CharField(_("language"), max_length=8)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    # E-mail or SMS through notifications; "post" when printed and posted by the branch.
+    channel = models.CharField(_("channel"), max_length=10)
+    notification = models.ForeignKey(
+        "notify.Notification",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("notification"),
+    )
+    extension = models.ForeignKey(
+        ComplaintExtension,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="letters",
+        verbose_name=_("extension"),
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["complaint", "created_at", "id"]
+        verbose_name = _("letter")
+        verbose_name_plural = _("letters")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=LetterKind.values), name="letter_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["email", "sms", "post"]), name="letter_channel_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint} · {self.get_kind_display()}"
+
+
+class ActionStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class CorrectiveAction(models.Model):
+    """A measure to stop a root cause recurring, with an owner and a due date, tracked to closure."""
+
+    complaint = models.ForeignKey(
+        Complaint,
+        on_delete=models.PROTECT,
+        related_name="corrective_actions",
+        verbose_name=_("complaint"),
+    )
+    # Copied from the complaint when created: reports group and scope actions by them.
+    branch = models.ForeignKey(
+        Branch, on_delete=models.PROTECT, related_name="+", verbose_name=_("branch")
+    )
+    root_cause = models.ForeignKey(
+        RootCause, on_delete=models.PROTECT, related_name="actions", verbose_name=_("root cause")
+    )
+    description = models.TextField(_("action"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="corrective_actions",
+        verbose_name=_("owner"),
+    )
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=ActionStatus.choices, default=ActionStatus.OPEN
+    )
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completion_note = models.TextField(_("what was done"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_branch_field = "branch_id"
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        verbose_name = _("corrective action")
+        verbose_name_plural = _("corrective actions")
+        indexes = [models.Index(fields=["branch", "status", "due_date"], name="action_branch_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ActionStatus.values), name="action_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done")
+                | Q(completed_at__isnull=False) & ~Q(completion_note=""),
+                name="action_done_says_what",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description[:60]

@@ -117,3 +117,32 @@ def install_categories(apps=global_apps) -> list[str]:
                 )
                 created.append(sub_code)
     return created
+
+
+# (code, name_zh, name_en): why complaints happen, for the Pareto of root causes.
+ROOT_CAUSES = [
+    ("process", "流程设计缺陷", "Process design"),
+    ("staff-error", "员工操作差错", "Staff error"),
+    ("staff-conduct", "服务态度与行为", "Staff conduct"),
+    ("system", "系统故障", "System failure"),
+    ("product", "产品设计与定价", "Product design or pricing"),
+    ("disclosure", "信息披露不充分", "Insufficient disclosure"),
+    ("communication", "沟通解释不到位", "Poor communication"),
+    ("waiting", "等候时间过长", "Waiting time"),
+    ("third-party", "第三方原因", "Third party"),
+    ("policy", "监管或行内政策要求", "Regulatory or bank policy"),
+    ("customer", "客户误解", "Customer misunderstanding"),
+    ("other", "其他", "Other"),
+]
+
+
+def install_root_causes(apps=global_apps) -> list[str]:
+    """Create the shipped root causes that are missing; returns the codes created."""
+    RootCause = apps.get_model("complaints", "RootCause")
+    existing = set(RootCause.objects.values_list("code", flat=True))
+    created = []
+    for code, name_zh, name_en in ROOT_CAUSES:
+        if code not in existing:
+            RootCause.objects.create(code=code, name_zh=name_zh, name_en=name_en)
+            created.append(code)
+    return created
