@@ -292,6 +292,15 @@ SPECTACULAR_SETTINGS = {
         "ConsultationChannelEnum": "consultation.models.Channel",
         # Tickets, appointments and service requests all have a "status".
         "ServiceRequestStatusEnum": "transactions.models.RequestStatus",
+        # Complaints: statuses, channels, letters, extensions and actions of their own.
+        "ComplaintStatusEnum": "complaints.models.ComplaintStatus",
+        "ComplaintChannelEnum": "complaints.models.Channel",
+        "ComplaintDecisionOutcomeEnum": "complaints.models.REASONED_STATUSES",
+        "ComplaintExtensionStatusEnum": "complaints.models.ExtensionStatus",
+        "CorrectiveActionStatusEnum": "complaints.models.ActionStatus",
+        "LetterKindEnum": "complaints.models.LetterKind",
+        "ArticleKindEnum": "consultation.models.ArticleKind",
+        "ConsultationOutcomeEnum": "consultation.models.Outcome",
     },
 }
 

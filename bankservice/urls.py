@@ -38,14 +38,17 @@ urlpatterns = [
     path("reception/", include("reception.urls")),
     path("consultation/", include("consultation.urls")),
     path("transactions/", include("transactions.urls")),
+    path("complaints/", include("complaints.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     # Stage apps route their own resources (the kernel never imports a stage app).
     path("api/v1/", include("reception.api")),
     path("api/v1/", include("consultation.api")),
     path("api/v1/", include("transactions.api")),
+    path("api/v1/", include("complaints.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("reception.public_urls")),
     path("", include("transactions.public_urls")),
+    path("", include("complaints.public_urls")),
 ]

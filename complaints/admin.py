@@ -1,10 +1,11 @@
-"""Rule packs with their clocks inline; "copy pack" makes an independent copy to adjust."""
+"""Rule packs with their clocks inline; "copy pack" makes an independent copy to adjust. The
+complaint taxonomy and the root causes, which administrators extend, rename or deactivate."""
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import PackAssignment, PackClock, RulePack
+from .models import Category, PackAssignment, PackClock, RootCause, RulePack
 from .services import pack_assign, pack_copy
 
 
@@ -88,3 +89,31 @@ class PackAssignmentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         saved = pack_assign(pack=obj.pack, branch=obj.branch, region=obj.region, actor=request.user)
         obj.pk = saved.pk
+
+
+class DeactivateNotDeleteAdmin(admin.ModelAdmin):
+    """Complaints and reports keep what they were classified under: deactivate instead."""
+
+    list_editable = ["is_active"]
+    search_fields = ["code", "name_zh", "name_en"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Category)
+class CategoryAdmin(DeactivateNotDeleteAdmin):
+    list_display = ["code", "name_zh", "name_en", "parent", "regulator_code", "is_active"]
+    list_filter = ["parent", "is_active"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Two levels: a sub-category's parent is a top-level category.
+        if db_field.name == "parent":
+            kwargs["queryset"] = Category.objects.filter(parent=None)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(RootCause)
+class RootCauseAdmin(DeactivateNotDeleteAdmin):
+    list_display = ["code", "name_zh", "name_en", "is_active"]
+    list_filter = ["is_active"]

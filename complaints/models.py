@@ -624,6 +624,10 @@ class Complaint(models.Model):
                 fields=["customer", "product", "-received_at"], name="complaint_repeat_idx"
             ),
             models.Index(fields=["assigned_to", "status"], name="complaint_assigned_idx"),
+            # Lists in received order across many branches (head office, a region) and a
+            # period's complaints. 1,000,000 complaints (bench/complaint_list.py): head office's
+            # first page 2,690 -> 67 ms, a region's 776 -> 39 ms, a month's 365 -> 36 ms.
+            models.Index(fields=["-received_at", "-id"], name="complaint_received_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -934,3 +938,44 @@ class CorrectiveAction(models.Model):
 
     def __str__(self) -> str:
         return self.description[:60]
+
+
+class NoteKind(models.TextChoices):
+    NOTE = "note", _("Case note")
+    WAITING = "waiting", _("Waiting on the customer")
+    REPLIED = "replied", _("The customer replied")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    REOPENED = "reopened", _("Reopened")
+
+
+class ComplaintNote(models.Model):
+    """What staff wrote on the case: investigation notes, and the reason given with a wait, a
+    reply, a withdrawal or a reopening (events carry ids only, never free text)."""
+
+    complaint = models.ForeignKey(
+        Complaint, on_delete=models.CASCADE, related_name="notes", verbose_name=_("complaint")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=NoteKind.choices, default="note")
+    text = models.TextField(_("text"))
+    # Empty when the complainant wrote it (a withdrawal on the public page).
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["complaint", "created_at", "id"]
+        verbose_name = _("case note")
+        verbose_name_plural = _("case notes")
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=NoteKind.values), name="note_kind_valid"),
+            models.CheckConstraint(condition=~Q(text=""), name="note_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.complaint} · {self.get_kind_display()}"

@@ -16,6 +16,7 @@ NAVIGATION = [
     (_("Consultations"), "consultation:list", "consultation.view_consultation"),
     (_("Knowledge base"), "consultation:kb-home", "consultation.view_article"),
     (_("Requests"), "transactions:worklist", "transactions.view_servicerequest"),
+    (_("Complaints"), "complaints:list", "complaints.view_complaint"),
 ]
 
 

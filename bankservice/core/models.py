@@ -44,6 +44,17 @@ class ApiScope(models.TextChoices):
         "transactions:core_banking",
         _("Report the result of a service request in core banking (executed or failed)"),
     )
+    COMPLAINTS_READ = (
+        "complaints:read",
+        _(
+            "Read complaints (complainant details masked without customers:reveal_pii), their "
+            "letters and corrective actions, rule packs, categories and root causes"
+        ),
+    )
+    COMPLAINTS_WRITE = (
+        "complaints:write",
+        _("Create complaints and move them through their lifecycle"),
+    )
 
 
 class ApiClient(models.Model):

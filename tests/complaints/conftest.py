@@ -61,3 +61,60 @@ def london_branch(db):
 @pytest.fixture
 def new_york_branch(db):
     return BranchFactory(code="nyc", region=RegionFactory(code="us"), time_zone="America/New_York")
+
+
+# --- People and complaints at branch_a (region "east"), on the bank's default CN pack. ----------
+
+
+@pytest.fixture
+def officer(make_staff, branch_a):
+    return make_staff("complaint_officer", branch=branch_a, username="officer")
+
+
+@pytest.fixture
+def officer_2(make_staff, branch_a):
+    return make_staff("complaint_officer", branch=branch_a, username="officer-2")
+
+
+@pytest.fixture
+def branch_manager(make_staff, branch_a):
+    return make_staff("branch_manager", branch=branch_a, username="manager")
+
+
+@pytest.fixture
+def regional_manager(make_staff, region):
+    return make_staff("regional_manager", region=region, username="regional")
+
+
+@pytest.fixture
+def complainant(db, branch_a):
+    from tests.factories import CustomerFactory
+
+    return CustomerFactory(home_branch=branch_a, email="li.na@example.cn", phone="+8613800138000")
+
+
+@pytest.fixture
+def category(db):
+    from complaints.models import Category
+
+    return Category.objects.get(code="card")  # installed by the taxonomy's migration
+
+
+@pytest.fixture
+def make_complaint(cn_pack, branch_a, teller, complainant, category):
+    """make_complaint(**overrides) -> a complaint at branch_a received now, through the service."""
+    from complaints.services import complaint_create
+
+    def make(**overrides):
+        values = {
+            "actor": teller,
+            "branch": branch_a,
+            "channel": "counter",
+            "category": category,
+            "description": "The ATM kept my card and the branch did not call back.",
+            "customer": complainant,
+        }
+        values.update(overrides)
+        return complaint_create(**values)
+
+    return make

@@ -5,7 +5,7 @@ import pytest
 from bankservice.branches.models import Role
 from bankservice.branches.services import membership_grant
 from bankservice.events.models import Event
-from complaints.models import PackAssignment, RulePack
+from complaints.models import Category, PackAssignment, RootCause, RulePack
 from tests.factories import BranchFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,3 +64,36 @@ def test_only_administrators_reach_the_pack_admin(client):
         "/admin/complaints/rulepack/", {"action": "copy_packs", "_selected_action": [cn.pk]}
     )
     assert not RulePack.objects.filter(copied_from=cn).exists()
+
+
+def test_administrators_add_sub_categories_and_root_causes_but_never_delete(client, administrator):
+    card = Category.objects.get(code="card")
+    response = client.post(
+        "/admin/complaints/category/add/",
+        {
+            "code": "card-contactless",
+            "parent": card.pk,
+            "name_zh": "非接触支付",
+            "name_en": "Contactless",
+            "regulator_code": "cbirc-card",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert Category.objects.get(code="card-contactless").parent == card
+    # A sub-category's parent is a top-level category.
+    sub = Category.objects.get(code="card-contactless")
+    response = client.post(
+        "/admin/complaints/category/add/",
+        {"code": "too-deep", "parent": sub.pk, "name_zh": "x", "name_en": "x"},
+    )
+    assert response.status_code == 200 and not Category.objects.filter(code="too-deep").exists()
+
+    response = client.post(
+        "/admin/complaints/rootcause/add/",
+        {"code": "vendor", "name_zh": "供应商", "name_en": "Vendor", "is_active": "on"},
+    )
+    assert response.status_code == 302 and RootCause.objects.filter(code="vendor").exists()
+    cause = RootCause.objects.get(code="vendor")
+    assert client.get(f"/admin/complaints/rootcause/{cause.pk}/delete/").status_code == 403
+    assert client.get(f"/admin/complaints/category/{card.pk}/delete/").status_code == 403
