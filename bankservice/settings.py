@@ -301,6 +301,10 @@ SPECTACULAR_SETTINGS = {
         "LetterKindEnum": "complaints.models.LetterKind",
         "ArticleKindEnum": "consultation.models.ArticleKind",
         "ConsultationOutcomeEnum": "consultation.models.Outcome",
+        # Callbacks: statuses, attempt channels and results of their own.
+        "CallbackStatusEnum": "care.models.CallbackStatus",
+        "CallbackAttemptChannelEnum": "care.models.AttemptChannel",
+        "CallbackAttemptResultEnum": "care.models.AttemptResult",
     },
 }
 
@@ -354,6 +358,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consultation.handoffs_retry",
         "schedule": timedelta(minutes=10),
         "options": {"expire_seconds": 540},
+    },
+    # Care: callbacks for the events follow-up rules react to. Every minute, so a callback due
+    # within hours is scheduled in time; the run resumes at its cursor, and two runs at once are
+    # safe (the second skips the locked cursor). A run queued while no worker was up expires.
+    "care-generate-callbacks": {
+        "task": "care.generate_callbacks",
+        "schedule": timedelta(minutes=1),
+        "options": {"expire_seconds": 50},
     },
     # Proves beat and a worker are alive end to end; /healthz reports the age of the last beat.
     "heartbeat": {"task": "core.heartbeat", "schedule": timedelta(seconds=30)},
@@ -460,6 +472,19 @@ COMPLAINTS_ATTACHMENT_MAX_BYTES = env.int("COMPLAINTS_ATTACHMENT_MAX_BYTES", def
 COMPLAINTS_ATTACHMENT_TYPES = ["application/pdf", "image/png", "image/jpeg", "image/webp"]
 # At most this many files with one public complaint.
 COMPLAINTS_PUBLIC_MAX_FILES = env.int("COMPLAINTS_PUBLIC_MAX_FILES", default=5)
+
+# --- Customer care.
+# At most this many callbacks per customer within this many days, across all rules.
+CARE_CONTACT_CAP = env.int("CARE_CONTACT_CAP", default=3)
+CARE_CONTACT_CAP_DAYS = env.int("CARE_CONTACT_CAP_DAYS", default=30)
+# After no answer (or busy) the callback comes back this many hours later, up to this many tries;
+# then it is closed as unreachable.
+CARE_RETRY_HOURS = env.int("CARE_RETRY_HOURS", default=4)
+CARE_MAX_ATTEMPTS = env.int("CARE_MAX_ATTEMPTS", default=3)
+# Events read per generator batch, and how long a missing event id is waited for (an open
+# transaction may still commit it) before it is taken as rolled back.
+CARE_EVENT_BATCH = env.int("CARE_EVENT_BATCH", default=1000)
+CARE_EVENT_GAP_GRACE_SECONDS = env.int("CARE_EVENT_GAP_GRACE_SECONDS", default=60)
 
 # --- Notifications (bankservice.notify).
 # Which implementation backs each kind of message: "gateway" (the HTTP SMS gateway above),

@@ -39,6 +39,7 @@ urlpatterns = [
     path("consultation/", include("consultation.urls")),
     path("transactions/", include("transactions.urls")),
     path("complaints/", include("complaints.urls")),
+    path("care/", include("care.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     # Stage apps route their own resources (the kernel never imports a stage app).
@@ -46,6 +47,7 @@ urlpatterns = [
     path("api/v1/", include("consultation.api")),
     path("api/v1/", include("transactions.api")),
     path("api/v1/", include("complaints.api")),
+    path("api/v1/", include("care.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("reception.public_urls")),

@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class CareConfig(AppConfig):
     name = "care"
     verbose_name = _("Care")
+
+    def ready(self):
+        from consultation.handoffs import register_handoff
+
+        from . import deadlines, handoffs
+
+        # Callback deadlines: the policy, the warning and escalation handlers, event labels
+        # and messages (care/deadlines.py).
+        deadlines.register()
+        # A consultation closed with "follow-up needed" becomes a callback (docs/handoffs.md).
+        register_handoff("follow_up", handoffs.callback_from_consultation)

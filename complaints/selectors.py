@@ -42,6 +42,12 @@ def complaint_get(principal, id: int, *, perm: str = VIEW_PERM) -> Complaint:
         raise Http404(_("No such complaint at your branches.")) from None
 
 
+def complaint_category_codes(complaint_ids) -> dict[int, str]:
+    """The category code of each complaint, by id, unscoped: for another stage's rules reacting
+    to complaint events (care's follow-up rules match on it), never for showing complaints."""
+    return dict(Complaint.objects.filter(pk__in=complaint_ids).values_list("pk", "category__code"))
+
+
 def complaint_clocks(complaint: Complaint) -> QuerySet[Deadline]:
     """The complaint's clocks (kernel deadlines of kind ``complaint.*``), in start order."""
     return Deadline.objects.filter(

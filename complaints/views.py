@@ -248,7 +248,11 @@ def complaint_list_view(request):
 def complaint_new(request):
     """A complaint taken by staff; its attachments are kept in the same transaction."""
     user = request.user
-    form = ComplaintForm(request.POST or None, request.FILES or None, principal=user)
+    # A callback or another page may name the customer (?customer_query=<ID or number>).
+    initial = {"customer_query": request.GET.get("customer_query", "")}
+    form = ComplaintForm(
+        request.POST or None, request.FILES or None, principal=user, initial=initial
+    )
     status = 200
     if request.method == "POST":
         status = 400

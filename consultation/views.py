@@ -106,7 +106,10 @@ def _start_branches(user):
 def consultation_new(request):
     """Start a consultation by phone, chat or video."""
     form = StartForm(
-        request.POST or None, branches=_start_branches(request.user), principal=request.user
+        request.POST or None,
+        branches=_start_branches(request.user),
+        principal=request.user,
+        initial={"customer_query": request.GET.get("customer_query", "")},
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

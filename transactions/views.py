@@ -138,6 +138,7 @@ def request_new(request):
     type (→ its draft) or a bundle (→ its shared fields, entered once)."""
     user = request.user
     initial = {"ticket": request.GET.get("ticket")} if request.GET.get("ticket") else {}
+    initial["customer_query"] = request.GET.get("customer_query", "")
     form = NewRequestForm(request.POST or None, initial=initial, principal=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -17,6 +17,7 @@ NAVIGATION = [
     (_("Knowledge base"), "consultation:kb-home", "consultation.view_article"),
     (_("Requests"), "transactions:worklist", "transactions.view_servicerequest"),
     (_("Complaints"), "complaints:list", "complaints.view_complaint"),
+    (_("Care"), "care:worklist", "care.view_callback"),
 ]
 
 

@@ -55,6 +55,13 @@ class ApiScope(models.TextChoices):
         "complaints:write",
         _("Create complaints and move them through their lifecycle"),
     )
+    CARE_READ = (
+        "care:read",
+        _(
+            "Read callbacks (customer phone masked without customers:reveal_pii) and follow-up "
+            "rules"
+        ),
+    )
 
 
 class ApiClient(models.Model):

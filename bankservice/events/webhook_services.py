@@ -34,8 +34,8 @@ import httpx
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Max, Prefetch, Q
+from django.db import transaction
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,13 +44,13 @@ from bankservice.core.errors import Conflict
 from .models import (
     DELIVERY_TERMINAL_STATES,
     DeliveryStatus,
-    Event,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
 )
 from .services import record
 from .signing import signature_header
+from .stream import events_after, stream_position
 from .webhooks import event_body, event_type_matches, retry_delay, webhook_secret_generate
 
 logger = logging.getLogger(__name__)
@@ -98,22 +98,6 @@ def _validate(subscription: WebhookSubscription, branches) -> None:
         )
 
 
-def _event_stream_position() -> int:
-    """The id of the newest event allocated so far, committed or not."""
-    if connection.vendor == "postgresql":
-        # The sequence, not MAX(id): ids of transactions still open are behind us too, so a new
-        # subscription starts cleanly after them instead of waiting on them as a gap.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_sequence_last_value(pg_get_serial_sequence(%s, 'id'))",
-                [Event._meta.db_table],
-            )
-            row = cursor.fetchone()
-        if row and row[0] is not None:
-            return row[0]
-    return Event.objects.aggregate(last=Max("id"))["last"] or 0
-
-
 def webhook_subscription_create(*, actor, data: dict) -> tuple[WebhookSubscription, str]:
     """Create a subscription for events from now on; return it and its secret (shown once)."""
     branches = list(data.get("branches") or [])
@@ -131,7 +115,7 @@ def webhook_subscription_create(*, actor, data: dict) -> tuple[WebhookSubscripti
             payload=_audit_payload(subscription, branches),
         )
         # Start after every event recorded so far, its own creation included.
-        subscription.last_event_id = _event_stream_position()
+        subscription.last_event_id = stream_position()
         subscription.save(update_fields=["last_event_id"])
     return subscription, subscription.secret
 
@@ -325,13 +309,8 @@ def _subscription_release(*, subscription_id: int, token: str) -> None:
 
 
 def _queue_new_events(subscription: WebhookSubscription) -> int:
-    """Create deliveries for the matching events after the cursor and move the cursor on.
-
-    Event ids come from a sequence when the row is inserted, not when its transaction commits:
-    id 10 can become visible after id 11. So the cursor moves only over consecutive ids. A
-    missing id is waited for (an open transaction will still commit it) until the event after
-    it is WEBHOOK_GAP_GRACE_SECONDS old; then it is taken as rolled back and skipped.
-    """
+    """Create deliveries for the matching events after the cursor and move the cursor on (over
+    consecutive ids only, waiting on a gap: bankservice/events/stream.py)."""
     batch = settings.WEBHOOK_BATCH_SIZE
     grace = dt.timedelta(seconds=settings.WEBHOOK_GAP_GRACE_SECONDS)
     patterns = subscription.event_types
@@ -342,37 +321,26 @@ def _queue_new_events(subscription: WebhookSubscription) -> int:
     )
     queued = 0
     for _scan in range(SCAN_BATCHES):
-        now = timezone.now()
-        rows = list(
-            Event.objects.filter(id__gt=subscription.last_event_id)
-            .order_by("id")
-            .values_list("id", "type", "branch_id", "occurred_at")[:batch]
+        step = events_after(
+            subscription.last_event_id,
+            fields=("type", "branch_id"),
+            batch=batch,
+            grace=grace,
+            reader=f"webhooks: subscription {subscription.pk}",
         )
-        cursor = subscription.last_event_id
-        matched: list[int] = []
-        waiting_on_gap = False
-        for event_id, event_type, branch_id, occurred_at in rows:
-            if event_id != cursor + 1:
-                if occurred_at > now - grace:
-                    waiting_on_gap = True
-                    break
-                logger.warning(
-                    "webhooks: subscription %s skips event ids %s-%s (never committed)",
-                    subscription.pk,
-                    cursor + 1,
-                    event_id - 1,
-                )
-            cursor = event_id
-            if not event_type_matches(event_type, patterns):
-                continue
-            if branch_ids is None or (branch_id is not None and branch_id in branch_ids):
-                matched.append(event_id)
-        if cursor == subscription.last_event_id:
+        if step.position == subscription.last_event_id:
             break
+        matched = [
+            event_id
+            for event_id, event_type, branch_id in step.rows
+            if event_type_matches(event_type, patterns)
+            and (branch_ids is None or (branch_id is not None and branch_id in branch_ids))
+        ]
+        now = timezone.now()
         with transaction.atomic():
             moved = WebhookSubscription.objects.filter(
                 pk=subscription.pk, lease_token=subscription.lease_token
-            ).update(last_event_id=cursor)
+            ).update(last_event_id=step.position)
             if not moved:
                 raise LeaseLost(subscription.pk)
             WebhookDelivery.objects.bulk_create(
@@ -384,9 +352,9 @@ def _queue_new_events(subscription: WebhookSubscription) -> int:
                 ],
                 ignore_conflicts=True,
             )
-        subscription.last_event_id = cursor
+        subscription.last_event_id = step.position
         queued += len(matched)
-        if waiting_on_gap or len(rows) < batch or queued >= batch:
+        if step.waiting_on_gap or step.caught_up or queued >= batch:
             break
     return queued
 

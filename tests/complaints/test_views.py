@@ -788,3 +788,10 @@ def test_garbage_input_is_a_form_error_never_a_500(client, teller, investigating
     assert response.status_code == 400
     response = client.post(act(investigating, "extend"), {"extend-clock": "-1"})
     assert response.status_code == 400
+
+
+def test_the_intake_form_takes_the_customer_named_in_the_link(client, teller, cn_pack):
+    # A care callback links here with the customer's number to look up.
+    client.force_login(teller)
+    html = client.get(NEW, {"customer_query": "110101199003074578"}).content.decode()
+    assert 'value="110101199003074578"' in html
