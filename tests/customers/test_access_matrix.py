@@ -35,6 +35,8 @@ CAN_REVEAL = {
     Role.PROCESSOR,
     Role.APPROVER,
     Role.COMPLAINT_OFFICER,
+    # Care agents dial the customer (granted by care's migration 0002; each reveal audited).
+    Role.CARE_AGENT,
     Role.BRANCH_MANAGER,
     Role.AUDITOR,
 }
