@@ -231,7 +231,7 @@ CSRF_COOKIE_HTTPONLY = True
 # A form sent with an expired or missing CSRF token: public pages under these prefixes (each
 # with a GET at the same address) send the visitor back to try again; others show a 403 page.
 CSRF_FAILURE_VIEW = "bankservice.core.views.csrf_failure"
-CSRF_RETRY_PATH_PREFIXES = ["/kiosk/", "/checkin/", "/book/", "/a/"]
+CSRF_RETRY_PATH_PREFIXES = ["/kiosk/", "/checkin/", "/book/", "/a/", "/s/", "/o/"]
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -303,6 +303,10 @@ SPECTACULAR_SETTINGS = {
         "ConsultationOutcomeEnum": "consultation.models.Outcome",
         # Callbacks: statuses, attempt channels and results of their own.
         "CallbackStatusEnum": "care.models.CallbackStatus",
+        "CampaignStatusEnum": "care.models.CampaignStatus",
+        "CampaignChannelEnum": "care.models.CampaignChannel",
+        "CampaignKindEnum": "care.models.CampaignKind",
+        "SegmentEnum": "bankservice.customers.models.Segment",
         "CallbackAttemptChannelEnum": "care.models.AttemptChannel",
         "CallbackAttemptResultEnum": "care.models.AttemptResult",
     },
@@ -364,6 +368,20 @@ CELERY_BEAT_SCHEDULE = {
     # safe (the second skips the locked cursor). A run queued while no worker was up expires.
     "care-generate-callbacks": {
         "task": "care.generate_callbacks",
+        "schedule": timedelta(minutes=1),
+        "options": {"expire_seconds": 50},
+    },
+    # Care: survey links past their expiry become expired (answering checks the time itself;
+    # this keeps statuses and response rates honest). Hourly; batches, SKIP LOCKED, rerun-safe.
+    "care-expire-surveys": {
+        "task": "care.expire_surveys",
+        "schedule": crontab(minute=23),
+        "options": {"expire_seconds": 3000},
+    },
+    # Care: scheduled campaigns start when due and contact their targets in batches (SKIP
+    # LOCKED: two runs at once contact each target once). Every minute; a missed run expires.
+    "care-run-campaigns": {
+        "task": "care.run_campaigns",
         "schedule": timedelta(minutes=1),
         "options": {"expire_seconds": 50},
     },
@@ -485,6 +503,10 @@ CARE_MAX_ATTEMPTS = env.int("CARE_MAX_ATTEMPTS", default=3)
 # transaction may still commit it) before it is taken as rolled back.
 CARE_EVENT_BATCH = env.int("CARE_EVENT_BATCH", default=1000)
 CARE_EVENT_GAP_GRACE_SECONDS = env.int("CARE_EVENT_GAP_GRACE_SECONDS", default=60)
+# Surveys: a customer is surveyed at most once in this many days (across every survey rule).
+CARE_SURVEY_MIN_DAYS = env.int("CARE_SURVEY_MIN_DAYS", default=30)
+# Campaigns: targets contacted per batch of the campaign runner (one transaction each).
+CARE_CAMPAIGN_BATCH = env.int("CARE_CAMPAIGN_BATCH", default=200)
 
 # --- Notifications (bankservice.notify).
 # Which implementation backs each kind of message: "gateway" (the HTTP SMS gateway above),
@@ -505,6 +527,9 @@ SMS_GATEWAY_PAYLOAD = env.str("SMS_GATEWAY_PAYLOAD", default="") or (
 # Where the gateway's message id sits in its JSON answer (dotted path, e.g. "data.0.id").
 SMS_GATEWAY_PROVIDER_ID_FIELD = env.str("SMS_GATEWAY_PROVIDER_ID_FIELD", default="message_id")
 SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=10.0)
+# The SMS gateway signs its delivery receipts (POST /notify/sms/receipts) with this secret:
+# HMAC-SHA256 of the raw body (docs/notifications.md). Empty refuses every receipt.
+SMS_RECEIPT_SECRET = env.str("SMS_RECEIPT_SECRET", default="")
 NOTIFY_EMAIL_TIMEOUT = env.float("NOTIFY_EMAIL_TIMEOUT", default=10.0)
 # Temporary failures are retried after base·2^(n-1) seconds (with jitter, capped) up to
 # NOTIFY_MAX_ATTEMPTS tries in all; then the notification is failed.

@@ -40,6 +40,7 @@ urlpatterns = [
     path("transactions/", include("transactions.urls")),
     path("complaints/", include("complaints.urls")),
     path("care/", include("care.urls")),
+    path("notify/", include("bankservice.notify.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     # Stage apps route their own resources (the kernel never imports a stage app).
@@ -53,4 +54,6 @@ urlpatterns = [
     path("", include("reception.public_urls")),
     path("", include("transactions.public_urls")),
     path("", include("complaints.public_urls")),
+    path("", include("care.survey_public_urls")),
+    path("", include("care.campaign_public_urls")),
 ]

@@ -1,12 +1,17 @@
-"""Benchmark: the care generator over 100,000 completed visits' events, one callback each.
+"""Benchmark: the care generator over 100,000 completed visits' events, one callback each, then
+over 100,000 more, one survey each.
 
 Needs DATABASE_URL pointing at a PostgreSQL server. The script creates its own scratch database
 (bench_care_<pid>) on that server, migrates it, fills it, measures, and drops it at the end; it
 never touches the tables of the database named in DATABASE_URL. Fills 100,000 customers (phone
 consent given) and one `reception.ticket_completed` event each, an hour old, at one branch, with
-the shipped "service completed" rule turned on; then runs the generator (as beat would, run after
-run, each in batches of CARE_EVENT_BATCH) until every visit has its callback. Prints callbacks
-per second, and the time per run with nothing to do.
+the shipped "service completed" rule turned on (survey rules off); then runs the generator (as
+beat would, run after run, each in batches of CARE_EVENT_BATCH) until every visit has its
+callback. Prints callbacks per second, and the time per run with nothing to do. Then a second
+visit each, with the follow-up rules off and the shipped "after-service" survey rule at 100%:
+runs the generator until every customer has a survey (by SMS: the customers consent to it) and
+prints surveys per second. The messages are queued to an in-memory broker (no worker sends
+them: sending is the notification layer's cost, not the generator's).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/care_generation.py
 
@@ -37,6 +42,7 @@ def main() -> int:
         os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{scratch}"))
         os.environ["DATABASE_POOL"] = "false"  # one connection, kept open (CONN_MAX_AGE)
         os.environ["DEBUG"] = "false"  # DEBUG would keep every query in memory
+        os.environ["CELERY_BROKER_URL"] = "memory://"  # survey messages: queued, never sent
         os.environ.setdefault("SECRET_KEY", "bench-only-0123456789-abcdefghijklmnopqrstuvwxyz-ABCD")
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bankservice.settings")
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -65,7 +71,7 @@ def run() -> None:
 
     from bankservice.branches.models import Branch, BusinessCalendar, OpeningHours, Region
     from care.generator import callbacks_generate
-    from care.models import Callback, CareCursor, FollowUpRule
+    from care.models import Callback, CareCursor, FollowUpRule, SurveyRule
 
     print(
         f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work "
@@ -88,6 +94,7 @@ def run() -> None:
     )
     FollowUpRule.objects.update(is_active=False)
     FollowUpRule.objects.filter(code="service-completed").update(is_active=True)
+    SurveyRule.objects.update(is_active=False)
 
     occurred = timezone.now() - dt.timedelta(hours=1)
     started = time.perf_counter()
@@ -100,7 +107,7 @@ def run() -> None:
                 is_pregnant, preferred_language, consent_sms, consent_email, consent_phone,
                 home_branch_id, created_at, updated_at)
             SELECT 'Bench ' || g, 'resident_id', '+86139' || lpad(g::text, 8, '0'), '',
-                   'standard', false, false, false, 'zh-hans', false, false, true,
+                   'standard', false, false, false, 'zh-hans', true, false, true,
                    %(branch)s, now(), now()
             FROM generate_series(1, %(rows)s) AS g
             """,
@@ -159,6 +166,53 @@ def run() -> None:
     print(
         f"idle run (nothing new): {(time.perf_counter() - started) * 1000:.1f} ms, "
         f"{idle.events} events"
+    )
+    surveys(branch)
+
+
+def surveys(branch) -> None:
+    """A second completed visit per customer; the "after-service" survey rule alone, at 100%."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from care.generator import callbacks_generate
+    from care.models import FollowUpRule, Survey, SurveyRule
+
+    FollowUpRule.objects.update(is_active=False)
+    SurveyRule.objects.filter(code="after-service").update(is_active=True, sample_percent=100)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO events_event (
+                type, occurred_at, branch_id, customer_id, subject_id, payload)
+            SELECT 'reception.ticket_completed', %(at)s, %(branch)s, c.id, c.id::text,
+                   '{"service": "cash", "number": "A002"}'::jsonb
+            FROM customers_customer AS c ORDER BY c.id
+            """,
+            {"branch": branch.pk, "at": timezone.now()},
+        )
+        cursor.execute("ANALYZE events_event")
+    print(f"insert {VISITS:,} second visits' events: {time.perf_counter() - started:.1f} s")
+
+    runs = sent = 0
+    started = time.perf_counter()
+    while sent < VISITS:
+        report = callbacks_generate()
+        runs += 1
+        sent += report.surveys_sent
+        assert report.surveys_sent or report.events, "the generator made no progress"
+        print(
+            f"  run {runs}: {sent:,} surveys so far, "
+            f"{sent / (time.perf_counter() - started):,.0f}/s",
+            flush=True,
+        )
+    elapsed = time.perf_counter() - started
+    assert Survey.objects.count() == VISITS
+    print(
+        f"surveys: {sent:,} surveys from {VISITS:,} visits in {elapsed:.1f} s "
+        f"= {sent / elapsed:,.0f} surveys/s ({runs} runs; per survey: customer lock, guards, "
+        "insert, message queued, events)"
     )
 
 

@@ -1,12 +1,14 @@
 """REST API of customer care, mounted under /api/v1/.
 
 - `callbacks`: list (filters: status, branch code, due before), retrieve (with its attempts);
-  POST claim, attempt and complete, each calling its service (care/services.py).
+  POST claim, attempt and complete, each calling its service (care/services.py); POST cancel
+  (with the reason) and release (back to open, the agent being absent) for the care team lead.
 - `follow-up-rules`: read.
 
 Scope `care:read` reads. Working a callback is done by a care agent who answers for it (the
 callback is claimed by a person), so claim, attempt and complete are for members of staff, by
-their `care.work_callback` permission at the callback's branch. The customer's phone is masked
+their `care.work_callback` permission at the callback's branch; cancel and release by
+`care.cancel_callback` (the care team lead, the branch's managers). The customer's phone is masked
 unless the caller may see personal data at the customer's branch. POST actions honour
 `Idempotency-Key`.
 """
@@ -26,7 +28,7 @@ from bankservice.core.api_permissions import StaffOnlyActionPermissions, require
 from bankservice.core.idempotency import idempotent
 from bankservice.core.masking import mask_phone
 
-from . import services
+from . import campaign_api, services, survey_api
 from .forms import NOTE_MAX, OUTCOME_MAX
 from .models import (
     AttemptChannel,
@@ -37,7 +39,7 @@ from .models import (
     FollowUpRule,
 )
 from .selectors import VIEW_PERM, callback_list
-from .services import WORK_PERM
+from .services import CANCEL_PERM, WORK_PERM
 
 RULE_PERM = "care.view_followuprule"
 REVEAL_PERM = "customers.reveal_pii"
@@ -162,6 +164,12 @@ class AttemptInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=NOTE_MAX, required=False, allow_blank=True, default="")
 
 
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=OUTCOME_MAX, help_text="Why it is no longer needed (kept as its outcome)."
+    )
+
+
 class CompleteInputSerializer(serializers.Serializer):
     outcome = serializers.CharField(max_length=OUTCOME_MAX)
     satisfaction = serializers.IntegerField(
@@ -216,8 +224,10 @@ class CallbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         "claim": WORK_PERM,
         "attempt": WORK_PERM,
         "complete": WORK_PERM,
+        "cancel": CANCEL_PERM,
+        "release": CANCEL_PERM,
     }
-    staff_actions = {"claim", "attempt", "complete"}
+    staff_actions = {"claim", "attempt", "complete", "cancel", "release"}
     http_method_names = ["get", "post", "head", "options"]
     lookup_value_regex = r"\d+"
 
@@ -280,10 +290,40 @@ class CallbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             services.callback_complete(actor=request.user, callback=callback, **body)
         )
 
+    @extend_schema(
+        request=CancelInputSerializer,
+        responses={
+            200: CallbackDetailSerializer,
+            400: DetailSerializer,
+            403: REFUSED,
+            409: CONFLICT,
+        },
+        description="Cancel an open or claimed callback no longer needed, with the reason (the "
+        "care team lead). Cancelling a cancelled callback again changes nothing.",
+    )
+    @idempotent
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        callback = self.get_object()
+        body = self._body(CancelInputSerializer)
+        return self._answer(services.callback_cancel(actor=request.user, callback=callback, **body))
+
+    @extend_schema(
+        request=None,
+        responses={200: CallbackDetailSerializer, 403: REFUSED, 409: CONFLICT},
+        description="Give a callback claimed by an absent agent back to the worklist, open for "
+        "anyone (the care team lead). Its due time stays. An open callback stays as it is.",
+    )
+    @idempotent
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        callback = self.get_object()
+        return self._answer(services.callback_release(actor=request.user, callback=callback))
+
 
 # Included under /api/v1/ by bankservice/urls.py (by name: the kernel never imports a stage app).
 router = DefaultRouter(trailing_slash=False)
 router.include_root_view = False
 router.register("callbacks", CallbackViewSet, basename="callback")
 router.register("follow-up-rules", RuleViewSet, basename="follow-up-rule")
-urlpatterns = router.urls
+urlpatterns = [*router.urls, *survey_api.urlpatterns, *campaign_api.urlpatterns]

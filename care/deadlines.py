@@ -2,7 +2,8 @@
 
 A callback's deadline runs to its due time. Before it falls due the agent who claimed it is
 warned, or, while nobody has it, the branch's staff of the callback's role (its care agents);
-when it falls due the branch manager (the care team lead) is e-mailed. Both run inside the SLA
+when it falls due the branch's care team leads are e-mailed (its branch managers when the branch
+has no care team lead). Both run inside the SLA
 sweep's transaction, which calls them exactly once per deadline (docs/deadlines.md); the e-mails
 are queued there and go out after it commits, with a dedupe key per deadline, step and recipient.
 
@@ -29,8 +30,9 @@ EVENT_LABELS = {
     "care.callback_attempted": _("Callback attempt recorded"),
     "care.callback_completed": _("Callback completed"),
     "care.callback_cancelled": _("Callback cancelled"),
+    "care.callback_released": _("Callback given back to the worklist by the care team lead"),
     "care.callback_due_soon": _("Callback nearly due"),
-    "care.callback_escalated": _("Callback overdue: escalated to the branch manager"),
+    "care.callback_escalated": _("Callback overdue: escalated to the care team lead"),
 }
 
 _SAMPLE = {
@@ -97,20 +99,26 @@ def warn(deadline) -> None:
     _record("callback_due_soon", callback, deadline, told=told)
 
 
+def escalation_recipients(branch) -> tuple[str, list]:
+    """Who hears of an overdue callback at the branch: its care team leads, or, when it has
+    none (none with an e-mail address), its branch managers. Returns the role and the users."""
+    leads = _staff(Role.CARE_LEAD, branch)
+    if leads:
+        return Role.CARE_LEAD, leads
+    return Role.BRANCH_MANAGER, _staff(Role.BRANCH_MANAGER, branch)
+
+
 def escalate(deadline) -> None:
-    """Overdue: e-mail the branch manager, the care team lead (the breached deadline marks the
-    callback overdue on the worklist)."""
+    """Overdue: e-mail the branch's care team leads (else its branch managers); the breached
+    deadline marks the callback overdue on the worklist."""
     callback = _callback(deadline)
     if callback.status not in (CallbackStatus.OPEN, CallbackStatus.CLAIMED):
         return
+    role, users = escalation_recipients(callback.branch)
     told = _email(
-        _staff(Role.BRANCH_MANAGER, callback.branch),
-        template=OVERDUE_MESSAGE,
-        callback=callback,
-        deadline=deadline,
-        step="breach",
+        users, template=OVERDUE_MESSAGE, callback=callback, deadline=deadline, step="breach"
     )
-    _record("callback_escalated", callback, deadline, role=Role.BRANCH_MANAGER, told=told)
+    _record("callback_escalated", callback, deadline, role=role, told=told)
 
 
 def _record(type_: str, callback: Callback, deadline, **payload) -> None:
@@ -154,7 +162,7 @@ def register() -> None:
     register_message(
         MessageType(
             OVERDUE_MESSAGE,
-            _("To the branch manager: a callback is overdue"),
+            _("To the care team lead (or the branch manager): a callback is overdue"),
             required=("callback_id", "reason_code", "due_at"),
             channels=("email",),
             sample=_SAMPLE,

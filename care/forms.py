@@ -1,5 +1,5 @@
 """Forms of the care pages: the worklist's filters, an attempt to reach the customer, the outcome
-of a callback. The services check everything again; these give the agent errors at the field."""
+of a callback, the reason a callback is cancelled. The services check everything again; these give the agent errors at the field."""
 
 from django import forms
 from django.utils.translation import gettext as _
@@ -74,3 +74,19 @@ class CompleteForm(forms.Form):
         if not outcome:
             raise forms.ValidationError(_("Say what came of the call."))
         return outcome
+
+
+class CancelForm(forms.Form):
+    """The care team lead cancels a callback: why it is no longer needed (kept as its outcome)."""
+
+    reason = forms.CharField(
+        label=gettext_lazy("Why is this callback no longer needed?"),
+        max_length=OUTCOME_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why the callback is cancelled."))
+        return reason

@@ -1,9 +1,10 @@
 """Writing callbacks: scheduling one (from a rule, a hand-off or by hand), claiming it, each try
-to reach the customer, the outcome, cancelling.
+to reach the customer, the outcome, cancelling, and giving an absent agent's callback back.
 
 Every function is keyword-only and runs in transaction.atomic: it locks the callback row (a new
 callback locks its customer instead, so the guards are checked against every other write for
-that customer), checks `care.work_callback` at the callback's branch, checks the transition
+that customer), checks `care.work_callback` at the callback's branch (cancel and release:
+`care.cancel_callback`, the care team lead's), checks the transition
 under the lock, records a `care.*` event (ids and codes only) and moves the callback's deadline
 (kind care.callback, handled in care/deadlines.py) in the same transaction.
 Errors: PermissionDenied, BadInput(field=...), Conflict.
@@ -17,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bankservice.branches.models import Role, StaffMembership
+from bankservice.branches.models import Role
 from bankservice.branches.scope import can_act_at
 from bankservice.core.errors import BadInput, Conflict
 from bankservice.customers.models import Customer
@@ -34,10 +35,15 @@ from .models import (
     Callback,
     CallbackAttempt,
     CallbackStatus,
+    OptOutScope,
     Priority,
 )
+from .optouts import opted_out
 
 WORK_PERM = "care.work_callback"
+# Cancelling a callback and taking one back from an absent agent: the care team lead's (and the
+# branch's managers').
+CANCEL_PERM = "care.cancel_callback"
 # The deadline of every callback (care/deadlines.py registers its policy and handlers).
 DEADLINE_KIND = "care.callback"
 DEADLINE_POLICY = "care.callback"
@@ -158,8 +164,8 @@ def callback_create(
     source_ref: str = "",
 ):
     """Schedule a callback, or return None when a guard refuses it: the customer has no phone
-    consent (opted out of calls), already has an open callback for this reason, or reached
-    CARE_CONTACT_CAP callbacks within CARE_CONTACT_CAP_DAYS; a rule acting on an event it
+    consent or opted out of every care contact (care/optouts.py), already has an open callback
+    for this reason, or reached CARE_CONTACT_CAP callbacks within CARE_CONTACT_CAP_DAYS; a rule acting on an event it
     already acted on also returns None (idempotent). Starts the callback's deadline (kind
     care.callback, due at due_at). actor=None when the generator or a hand-off runs it.
 
@@ -179,7 +185,7 @@ def callback_create(
         raise BadInput(_("Give the due time with its time zone."), field="due_at")
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        if not customer.consent_phone:
+        if not customer.consent_phone or opted_out(customer, OptOutScope.ALL):
             return None
         if (
             rule is not None
@@ -333,23 +339,45 @@ def callback_complete(*, actor, callback, outcome: str, satisfaction: int | None
 
 
 def callback_cancel(*, actor, callback, reason: str):
-    """An open callback no longer needed (a branch manager). The reason is kept as its outcome;
-    the deadline is cancelled."""
+    """An open or claimed callback no longer needed, cancelled by someone holding
+    `care.cancel_callback` at its branch (the care team lead, the branch's managers). The reason
+    is kept as its outcome; the deadline is cancelled. Cancelling a cancelled callback again
+    changes nothing (a repeated request)."""
     reason = _text(reason, "reason", required=True)
     with transaction.atomic():
         callback = _lock(callback)
-        _check(actor, callback.branch_id)
-        if (
-            not actor.is_superuser
-            and not StaffMembership.objects.filter(
-                user=actor, branch_id=callback.branch_id, role__name=Role.BRANCH_MANAGER
-            ).exists()
-        ):
-            raise PermissionDenied(_("Only the branch manager may cancel a callback."))
+        if not can_act_at(actor, CANCEL_PERM, callback.branch_id):
+            raise PermissionDenied(
+                _("Your role does not allow cancelling callbacks at this branch.")
+            )
+        if callback.status == CallbackStatus.CANCELLED:
+            return callback
         _require(callback, *OPEN_CALLBACK_STATES, action=_("cancelled"))
         callback.outcome = reason
         fields = ["outcome", *_close(callback, CallbackStatus.CANCELLED)]
         callback.save(update_fields=fields)
         _close_deadline(callback, actor, met=False)
         _event("callback_cancelled", actor, callback)
+    return callback
+
+
+def callback_release(*, actor, callback):
+    """claimed -> open, nobody's (the agent who claimed it is absent): the team lead
+    (`care.cancel_callback` at its branch) gives it back to the worklist. Its due time and
+    deadline stay as they are. Releasing an open callback changes nothing."""
+    with transaction.atomic():
+        callback = _lock(callback)
+        if not can_act_at(actor, CANCEL_PERM, callback.branch_id):
+            raise PermissionDenied(
+                _("Only the care team lead may give a claimed callback back to the worklist.")
+            )
+        if callback.status == CallbackStatus.OPEN:
+            return callback
+        _require(callback, CallbackStatus.CLAIMED, action=_("released"))
+        released_from = callback.claimed_by_id
+        callback.status = CallbackStatus.OPEN
+        callback.claimed_by = None
+        callback.claimed_at = None
+        callback.save(update_fields=["status", "claimed_by", "claimed_at"])
+        _event("callback_released", actor, callback, released_from=released_from)
     return callback

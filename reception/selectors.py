@@ -237,3 +237,9 @@ def _build_board_feed(branch, version: int) -> dict:
         "last_calls": calls,
         "waiting": waiting,
     }
+
+
+def ticket_visit_ids(ticket_ids) -> dict[int, int]:
+    """The visit of each ticket, by id, unscoped: for another stage reacting to ticket events
+    (care's surveys tie an answer to its visit), never for showing tickets."""
+    return dict(Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", "visit_id"))

@@ -166,6 +166,7 @@ class Role(models.TextChoices):
     APPROVER = "approver", _("Approver")
     COMPLAINT_OFFICER = "complaint_officer", _("Complaint officer")
     CARE_AGENT = "care_agent", _("Care agent")
+    CARE_LEAD = "care_lead", _("Care team lead")
     BRANCH_MANAGER = "branch_manager", _("Branch manager")
     REGIONAL_MANAGER = "regional_manager", _("Regional manager")
     HQ_MANAGER = "hq_manager", _("Head-office manager")

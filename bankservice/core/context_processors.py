@@ -18,6 +18,8 @@ NAVIGATION = [
     (_("Requests"), "transactions:worklist", "transactions.view_servicerequest"),
     (_("Complaints"), "complaints:list", "complaints.view_complaint"),
     (_("Care"), "care:worklist", "care.view_callback"),
+    (_("Surveys"), "care:surveys", "care.view_survey"),
+    (_("Campaigns"), "care:campaigns", "care.view_campaign"),
 ]
 
 

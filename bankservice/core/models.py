@@ -58,9 +58,13 @@ class ApiScope(models.TextChoices):
     CARE_READ = (
         "care:read",
         _(
-            "Read callbacks (customer phone masked without customers:reveal_pii) and follow-up "
-            "rules"
+            "Read callbacks (customer phone masked without customers:reveal_pii), follow-up "
+            "rules, survey results and campaigns"
         ),
+    )
+    CARE_WRITE = (
+        "care:write",
+        _("Create care campaigns, import their target lists and schedule them"),
     )
 
 

@@ -47,6 +47,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "attempts",
         "sent_at",
+        "delivered_at",
     ]
     list_filter = [
         "status",
@@ -82,6 +83,8 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "claimed_at",
         "sent_at",
         "provider_id",
+        "delivered_at",
+        "undelivered_reason",
         "last_error",
     ]
     readonly_fields = fields

@@ -115,6 +115,9 @@ class Notification(models.Model):
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     provider_id = models.CharField(_("provider ID"), max_length=200, blank=True)
+    # The gateway's delivery receipt (SMS): delivered to the handset, or not (docs/notifications.md).
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    undelivered_reason = models.CharField(_("not delivered because"), max_length=200, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
 
@@ -176,6 +179,12 @@ class Notification(models.Model):
             ),
             models.Index(fields=["customer", "-created_at"], name="notification_customer_idx"),
             models.Index(fields=["status", "-created_at"], name="notification_status_idx"),
+            # Delivery receipts find the message by the gateway's id (bankservice/notify/receipts.py).
+            models.Index(
+                fields=["provider_id"],
+                condition=~Q(provider_id=""),
+                name="notification_provider_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -761,3 +761,94 @@ def notification_cancel(*, notification: Notification, actor, reason: str = "") 
             payload=_payload(locked, reason=reason[:200]),
         )
     return locked
+
+
+# --- Delivery receipts (the SMS gateway says whether the message reached the handset).
+
+
+class ReceiptStatus:
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    VALUES = (DELIVERED, UNDELIVERED)
+
+
+class UnknownMessage(DomainError):
+    """No SMS we sent carries this provider id (yet: the receipt may overtake our record of the
+    send, so the gateway is told 404 and tries again later)."""
+
+    status_code = 404
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What one receipt did: the notification, and whether it changed anything."""
+
+    notification: Notification
+    changed: bool
+
+
+# Provider texts sometimes quote the number ("absent subscriber 8613912345678").
+_NUMBER = re.compile(r"\+?\d[\d ()-]{6,}\d")
+REASON_MAX = 200
+
+
+def notification_receipt(
+    *, provider_id: str, status: str, at: dt.datetime | None = None, reason: str = ""
+) -> Receipt:
+    """Record the gateway's delivery receipt for the SMS it knows as `provider_id`.
+
+    delivered: delivered_at is set (the gateway's time, never later than now); undelivered:
+    undelivered_reason is set. Idempotent: a repeated receipt changes nothing and records
+    nothing. Delivered is final: a later "undelivered" for it is ignored; an "undelivered" may
+    be followed by "delivered" (the operator retried), which clears the reason. Records notification.delivered or
+    notification.undelivered (ids and the masked recipient only).
+    """
+    provider_id = (provider_id or "").strip()
+    if not provider_id or len(provider_id) > 200:
+        raise BadInput(_("Give the provider's message id."), field="provider_id")
+    if status not in ReceiptStatus.VALUES:
+        raise BadInput(_("The status is delivered or undelivered."), field="status")
+    now = timezone.now()
+    if at is None:
+        at = now
+    elif timezone.is_naive(at):
+        raise BadInput(_("Give the time with its time zone."), field="at")
+    at = min(at, now)
+    reason = _NUMBER.sub("***", " ".join((reason or "").split()))[:REASON_MAX]
+    if status == ReceiptStatus.UNDELIVERED and not reason:
+        reason = _("no reason given")
+    with transaction.atomic():
+        # Locks the row against a concurrent receipt for the same message (gateways resend);
+        # the worker's result update is fenced on status sending, which a receipt never sees.
+        notification = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("customer", "branch")
+            .filter(channel=NotificationChannel.SMS, provider_id=provider_id)
+            .order_by("-id")
+            .first()
+        )
+        if notification is None:
+            raise UnknownMessage(_("No message has this provider id."), field="provider_id")
+        if notification.delivered_at is not None:
+            return Receipt(notification, changed=False)
+        if status == ReceiptStatus.DELIVERED:
+            # A failure reported earlier is superseded: the message arrived after all.
+            notification.delivered_at = at
+            notification.undelivered_reason = ""
+            notification.save(update_fields=["delivered_at", "undelivered_reason"])
+            extra = {"delivered_at": at.isoformat()}
+        else:
+            if notification.undelivered_reason == reason:
+                return Receipt(notification, changed=False)
+            notification.undelivered_reason = reason
+            notification.save(update_fields=["undelivered_reason"])
+            extra = {"reason": reason, "at": at.isoformat()}
+        record(
+            type=f"notification.{status}",
+            actor=None,
+            branch=notification.branch,
+            customer=notification.customer,
+            subject=notification,
+            payload=_payload(notification, provider_id=provider_id, **extra),
+        )
+    return Receipt(notification, changed=True)

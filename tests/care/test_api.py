@@ -1,4 +1,5 @@
-"""The care API: callbacks (list, retrieve, claim, attempt, complete) and follow-up rules (read).
+"""The care API: callbacks (list, retrieve, claim, attempt, complete; cancel and release by the
+care team lead) and follow-up rules (read).
 Roles and API scopes, branch scope (403 / 404), errors (400 / 409), masking, query counts."""
 
 # The fixtures imported from callback_fixtures reappear as test arguments.
@@ -8,7 +9,8 @@ import pytest
 from django.core.management import call_command
 
 from bankservice.branches.models import Role
-from care.models import CallbackStatus, DelayUnit, FollowUpRule, Trigger
+from bankservice.events.models import Event
+from care.models import Callback, CallbackStatus, DelayUnit, FollowUpRule, Trigger
 from care.services import callback_attempt, callback_claim
 from tests.factories import CustomerFactory
 
@@ -239,7 +241,78 @@ def test_the_schema_describes_the_care_api(tmp_path):
         "/api/v1/callbacks/{id}/claim:",
         "/api/v1/callbacks/{id}/attempt:",
         "/api/v1/callbacks/{id}/complete:",
+        "/api/v1/callbacks/{id}/cancel:",
+        "/api/v1/callbacks/{id}/release:",
         "/api/v1/follow-up-rules:",
         "/api/v1/follow-up-rules/{code}:",
     ):
         assert path in text, path
+
+
+# --- The care team lead: cancel and release.
+
+
+@pytest.fixture
+def lead(make_staff, branch_a):
+    return make_staff(Role.CARE_LEAD, branch=branch_a, username="lead")
+
+
+def test_the_lead_cancels_with_a_reason_and_a_repeat_changes_nothing(
+    signed_in, lead, agent, make_callback
+):
+    callback = callback_claim(actor=agent, callback=make_callback())
+    api = signed_in(lead)
+
+    missing = api.post(f"{one(callback)}/cancel", {}, format="json")
+    assert missing.status_code == 400 and "reason" in missing.json()
+    response = api.post(f"{one(callback)}/cancel", {"reason": "Moved abroad"}, format="json")
+    assert response.status_code == 200, response.content
+    assert (response.json()["status"], response.json()["outcome"]) == ("cancelled", "Moved abroad")
+    again = api.post(f"{one(callback)}/cancel", {"reason": "Other"}, format="json")
+    assert again.status_code == 200 and again.json()["outcome"] == "Moved abroad"
+    assert Event.objects.filter(type="care.callback_cancelled").count() == 1
+
+
+def test_cancel_honours_the_idempotency_key(signed_in, lead, make_callback):
+    callback = make_callback()
+    api = signed_in(lead)
+    body = {"reason": "Not needed"}
+
+    first = api.post(f"{one(callback)}/cancel", body, format="json", HTTP_IDEMPOTENCY_KEY="c-1")
+    again = api.post(f"{one(callback)}/cancel", body, format="json", HTTP_IDEMPOTENCY_KEY="c-1")
+
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+
+
+def test_cancel_and_release_refusals(
+    signed_in, make_api_client, lead, agent, make_staff, branch_a, branch_b, make_callback
+):
+    callback = callback_claim(actor=agent, callback=make_callback())
+    body = {"reason": "Not needed"}
+    assert signed_in(agent).post(f"{one(callback)}/cancel", body).status_code == 403
+    assert signed_in(agent).post(f"{one(callback)}/release").status_code == 403
+    other_lead = make_staff(Role.CARE_LEAD, branch=branch_b, username="lead-b")
+    assert signed_in(other_lead).post(f"{one(callback)}/cancel", body).status_code == 404
+    key = make_api_client(["care:read", "care:write"], branches=[branch_a])
+    assert key.post(f"{one(callback)}/cancel", body).status_code == 403
+    assert key.post(f"{one(callback)}/release").status_code == 403
+    assert Callback.objects.get(pk=callback.pk).status == CallbackStatus.CLAIMED
+    # A closed callback cannot be cancelled: 409.
+    callback_attempt(actor=agent, callback=callback, channel="phone", result="wrong_number")
+    conflict = signed_in(lead).post(f"{one(callback)}/cancel", body)
+    assert conflict.status_code == 409
+    assert signed_in(lead).post(f"{one(callback)}/release").status_code == 409
+
+
+def test_the_lead_releases_an_absent_agent_s_callback(
+    signed_in, lead, agent, agent_2, make_callback
+):
+    callback = callback_claim(actor=agent, callback=make_callback())
+
+    response = signed_in(lead).post(f"{one(callback)}/release")
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["claimed_by"]) == ("open", None)
+    assert signed_in(agent_2).post(f"{one(callback)}/claim").json()["claimed_by"] == agent_2.pk

@@ -1,12 +1,14 @@
 """Callback deadlines through the kernel sweep: a warning before the due time to the agent who
-claimed it (or, unclaimed, to the branch's care agents), and on breach one e-mail to the branch
-manager (the care team lead), exactly once however often the sweep runs."""
+claimed it (or, unclaimed, to the branch's care agents), and on breach one e-mail to each care team
+lead of the branch (to the branch manager when it has none), exactly once however often the sweep
+runs."""
 
 # The fixtures imported from callback_fixtures reappear as test arguments.
 # ruff: noqa: F811
 
 import pytest
 
+from bankservice.branches.models import Role
 from bankservice.events.models import Event
 from bankservice.notify.models import Notification
 from bankservice.sla.models import Deadline, DeadlineState
@@ -25,6 +27,14 @@ from tests.care.callback_fixtures import (  # noqa: F401 (fixtures)
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lead(make_staff, branch_a):
+    user = make_staff(Role.CARE_LEAD, branch=branch_a, username="lead")
+    user.email = "lead@bank.example"
+    user.save(update_fields=["email"])
+    return user
 
 
 def _emails(template):
@@ -57,7 +67,9 @@ def test_a_claimed_callback_warns_only_the_agent_who_has_it(make_callback, agent
     assert [e.contact_address for e in _emails("due_soon")] == [agent_2.email]
 
 
-def test_a_breach_e_mails_the_branch_manager_exactly_once(make_callback, agent, manager):
+def test_without_a_care_team_lead_a_breach_e_mails_the_branch_manager_exactly_once(
+    make_callback, agent, manager
+):
     callback = make_callback()
 
     deadline_sweep(now=at(10, 1, day=3))
@@ -111,3 +123,43 @@ def test_the_breach_is_handled_even_with_nobody_to_tell(make_callback):
     assert deadline_sweep(now=at(11, day=3)).breached == 1
 
     assert Event.objects.get(type="care.callback_escalated").payload["told"] == 0
+
+
+def test_a_breach_e_mails_the_care_team_lead_not_the_branch_manager(
+    make_callback, agent, manager, lead, make_staff, branch_a, branch_b
+):
+    # A second lead without an e-mail address, and a lead of another branch: neither is told.
+    make_staff(Role.CARE_LEAD, branch=branch_a, username="lead-no-mail")
+    elsewhere = make_staff(Role.CARE_LEAD, branch=branch_b, username="lead-b")
+    elsewhere.email = "lead-b@bank.example"
+    elsewhere.save(update_fields=["email"])
+    make_callback()
+
+    deadline_sweep(now=at(10, 1, day=3))
+    deadline_sweep(now=at(12, day=4))
+
+    assert [e.contact_address for e in _emails("overdue")] == [lead.email]
+    escalation = Event.objects.get(type="care.callback_escalated")
+    assert (escalation.payload["role"], escalation.payload["told"]) == ("care_lead", 1)
+
+
+def test_the_escalation_is_labelled_for_the_care_team_lead():
+    from bankservice.events.catalogue import event_label
+
+    assert event_label("care.callback_escalated") == (
+        "Callback overdue: escalated to the care team lead"
+    )
+    assert "care team lead" in event_label("care.callback_released")
+
+
+def test_a_lead_without_an_e_mail_address_falls_back_to_the_branch_manager(
+    make_callback, manager, make_staff, branch_a
+):
+    make_staff(Role.CARE_LEAD, branch=branch_a, username="lead-no-mail")
+    make_callback()
+
+    deadline_sweep(now=at(10, 1, day=3))
+
+    assert [e.contact_address for e in _emails("overdue")] == [manager.email]
+    escalation = Event.objects.get(type="care.callback_escalated")
+    assert escalation.payload["role"] == "branch_manager"

@@ -13,7 +13,15 @@ from bankservice.events.models import Event
 from bankservice.events.services import record
 from bankservice.events.stream import stream_position
 from care.generator import callbacks_generate
-from care.models import Callback, CallbackStatus, CareCursor, DelayUnit, FollowUpRule, Trigger
+from care.models import (
+    Callback,
+    CallbackStatus,
+    CareCursor,
+    DelayUnit,
+    FollowUpRule,
+    SurveyRule,
+    Trigger,
+)
 from tests.concurrency import run_together
 from tests.conftest import requires_postgres
 from tests.factories import CustomerFactory
@@ -26,8 +34,10 @@ MONDAY_10 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
 @pytest.fixture(autouse=True)
 def _only_test_rules_and_new_events(db):
     shipped_active = set(FollowUpRule.objects.filter(is_active=True).values_list("code", flat=True))
-    # The shipped rules stay in the database; the tests make their own and read them alone.
+    # The shipped rules stay in the database; the tests make their own and read them alone
+    # (survey rules too: tests/care/test_survey_sending.py covers those).
     FollowUpRule.objects.update(is_active=False)
+    SurveyRule.objects.update(is_active=False)
     # The generator follows the events from here (PostgreSQL's sequence does not go back when an
     # earlier test rolls back: those ids would be a gap to wait on).
     CareCursor.objects.update_or_create(
@@ -369,13 +379,13 @@ def test_a_batch_costs_the_same_queries_for_any_number_of_unmatched_events(
     make_rule(match_code="loans")
     for _i in range(3):
         event(branch=branch_a, customer=customer)
-    # The cursor, the rules, then one batch: savepoint, lock the cursor, read the events, move
-    # the cursor, release.
-    with django_assert_num_queries(7):
+    # The cursor, the follow-up and survey rules, then one batch: savepoint, lock the cursor,
+    # read the events, move the cursor, release.
+    with django_assert_num_queries(8):
         callbacks_generate()
     for _i in range(30):
         event(branch=branch_a, customer=customer)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         callbacks_generate()
 
 
@@ -463,6 +473,7 @@ def test_the_shipped_rules_speak_both_languages(_only_test_rules_and_new_events)
         "complaint-satisfaction",
         "request-executed",
         "consultation-follow-up",
+        "service-recovery",
     }
     satisfaction = shipped["complaint-satisfaction"]
     assert (satisfaction.trigger, satisfaction.delay, satisfaction.delay_unit) == (

@@ -22,6 +22,7 @@ from care.services import (
     callback_cancel,
     callback_claim,
     callback_complete,
+    callback_release,
 )
 from tests.care.callback_fixtures import (  # noqa: F401 (fixtures)
     _care_registered,
@@ -395,6 +396,105 @@ def test_a_closed_callback_cannot_be_cancelled_and_a_reason_is_needed(
 
     with pytest.raises(Conflict):
         callback_cancel(actor=manager, callback=callback, reason="Not needed")
+
+
+@pytest.fixture
+def lead(make_staff, branch_a):
+    return make_staff(Role.CARE_LEAD, branch=branch_a, username="lead")
+
+
+def test_the_care_team_lead_cancels_a_claimed_callback(make_callback, agent, lead):
+    callback = _claimed(make_callback, agent)
+
+    callback_cancel(actor=lead, callback=callback, reason="Customer asked not to be called")
+
+    callback.refresh_from_db()
+    assert (callback.status, callback.outcome) == (
+        CallbackStatus.CANCELLED,
+        "Customer asked not to be called",
+    )
+    assert callback.closed_at is not None
+    event = _events("callback_cancelled").get()
+    assert event.actor_user_id == lead.pk
+
+
+def test_cancelling_twice_changes_nothing_the_second_time(make_callback, lead):
+    callback = make_callback()
+    callback_cancel(actor=lead, callback=callback, reason="Duplicate")
+
+    again = callback_cancel(actor=lead, callback=callback, reason="Another reason")
+
+    assert (again.status, again.outcome) == (CallbackStatus.CANCELLED, "Duplicate")
+    assert _events("callback_cancelled").count() == 1
+
+
+def test_a_regional_manager_cancels_in_the_region(make_callback, make_staff, region):
+    callback = make_callback()
+
+    callback_cancel(
+        actor=make_staff(Role.REGIONAL_MANAGER, region=region),
+        callback=callback,
+        reason="Branch closing",
+    )
+
+    assert Callback.objects.get(pk=callback.pk).status == CallbackStatus.CANCELLED
+
+
+def test_a_lead_of_another_branch_may_not_cancel_or_release(
+    make_callback, agent, make_staff, branch_b
+):
+    other_lead = make_staff(Role.CARE_LEAD, branch=branch_b, username="lead-b")
+    callback = _claimed(make_callback, agent)
+
+    with pytest.raises(PermissionDenied):
+        callback_cancel(actor=other_lead, callback=callback, reason="Not needed")
+    with pytest.raises(PermissionDenied):
+        callback_release(actor=other_lead, callback=callback)
+    assert Callback.objects.get(pk=callback.pk).status == CallbackStatus.CLAIMED
+
+
+# --- Release (the agent who claimed it is absent).
+
+
+def test_the_lead_gives_a_claimed_callback_back_to_the_worklist(
+    make_callback, agent, agent_2, lead
+):
+    callback = _claimed(make_callback, agent)
+    deadline = open_deadline_for(callback, kind=DEADLINE_KIND)
+
+    released = callback_release(actor=lead, callback=callback)
+
+    assert (released.status, released.claimed_by_id, released.claimed_at) == (
+        CallbackStatus.OPEN,
+        None,
+        None,
+    )
+    # The due time and its deadline stay: the work is still owed by then.
+    assert open_deadline_for(callback, kind=DEADLINE_KIND) == deadline
+    event = _events("callback_released").get()
+    assert (event.actor_user_id, event.payload["released_from"]) == (lead.pk, agent.pk)
+    # Anyone may now take it.
+    assert callback_claim(actor=agent_2, callback=callback).claimed_by_id == agent_2.pk
+
+
+def test_an_agent_may_not_release_even_their_own(make_callback, agent):
+    callback = _claimed(make_callback, agent)
+
+    with pytest.raises(PermissionDenied):
+        callback_release(actor=agent, callback=callback)
+
+
+def test_releasing_an_open_callback_changes_nothing_and_a_closed_one_conflicts(
+    make_callback, agent, lead
+):
+    callback = make_callback()
+    assert callback_release(actor=lead, callback=callback).status == CallbackStatus.OPEN
+    assert not _events("callback_released").exists()
+
+    claimed = callback_claim(actor=agent, callback=make_callback(reason_code="fee-refund"))
+    callback_attempt(actor=agent, callback=claimed, channel="phone", result="wrong_number")
+    with pytest.raises(Conflict):
+        callback_release(actor=lead, callback=claimed)
 
 
 def test_another_customer_is_not_touched(make_callback, branch_a):

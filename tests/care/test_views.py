@@ -1,7 +1,8 @@
 """The care pages: the worklist (due today, overdue, mine; by branch and priority; claim) and the
 callback page (masked customer unless revealed, script, attempts, record an attempt, complete
-with the outcome and satisfaction, links to the other stages' "new" pages). Roles, branch scope
-(403 / 404), form errors and pinned query counts."""
+with the outcome and satisfaction, links to the other stages' "new" pages; the care team lead
+cancels with a reason and gives an absent agent's callback back, from the page or the "team"
+tab). Roles, branch scope (403 / 404), form errors and pinned query counts."""
 
 # The fixtures imported from callback_fixtures reappear as test arguments.
 # ruff: noqa: F811
@@ -296,3 +297,150 @@ def test_the_page_costs_the_same_queries_with_more_attempts(
     with django_assert_num_queries(4):
         html = client.get(page_of(callback)).content.decode()
     assert html.count('data-result="reached"') == 3
+
+
+# --- The care team lead: cancel, give back, the team tab.
+
+
+@pytest.fixture
+def lead(make_staff, branch_a):
+    return make_staff(Role.CARE_LEAD, branch=branch_a, username="lead")
+
+
+def test_the_lead_cancels_from_the_page_with_a_reason(client, lead, agent, make_callback):
+    callback = make_callback()
+    client.force_login(agent)
+    assert "data-cancel-form" not in client.get(page_of(callback)).content.decode()
+    client.force_login(lead)
+    assert "data-cancel-form" in client.get(page_of(callback)).content.decode()
+
+    empty = post(client, "cancel", callback, {"reason": "   "})
+    assert empty.status_code == 400
+    assert set(empty.context["cancel_form"].errors) == {"reason"}
+    assert Callback.objects.get(pk=callback.pk).status == CallbackStatus.OPEN
+
+    response = post(client, "cancel", callback, {"reason": "Customer moved abroad"})
+    assert response.status_code == 302
+    callback.refresh_from_db()
+    assert (callback.status, callback.outcome) == (
+        CallbackStatus.CANCELLED,
+        "Customer moved abroad",
+    )
+    html = client.get(page_of(callback)).content.decode()
+    assert "data-cancel-form" not in html and "Customer moved abroad" in html
+    # A second POST (a double click) is not an error and changes nothing.
+    assert post(client, "cancel", callback, {"reason": "Again"}).status_code == 302
+    assert Callback.objects.get(pk=callback.pk).outcome == "Customer moved abroad"
+
+
+def test_cancelling_a_closed_callback_is_a_message_not_an_error(client, lead, agent, make_callback):
+    callback = make_callback()
+    callback_claim(actor=agent, callback=callback)
+    callback_attempt(actor=agent, callback=callback, channel="phone", result="wrong_number")
+    client.force_login(lead)
+
+    response = post(client, "cancel", callback, {"reason": "Not needed"})
+
+    assert response.status_code == 302
+    assert "cannot be cancelled" in client.get(page_of(callback)).content.decode()
+    assert Callback.objects.get(pk=callback.pk).status == CallbackStatus.UNREACHABLE
+
+
+def test_agents_may_not_cancel_or_give_back_and_other_branches_are_not_found(
+    client, agent, agent_2, make_staff, branch_b, make_callback
+):
+    callback = make_callback()
+    callback_claim(actor=agent, callback=callback)
+    client.force_login(agent_2)
+    assert post(client, "cancel", callback, {"reason": "x"}).status_code == 403
+    assert post(client, "release", callback).status_code == 403
+    client.force_login(make_staff(Role.CARE_LEAD, branch=branch_b, username="lead-b"))
+    assert post(client, "cancel", callback, {"reason": "x"}).status_code == 404
+    assert post(client, "release", callback).status_code == 404
+    callback.refresh_from_db()
+    assert (callback.status, callback.claimed_by_id) == (CallbackStatus.CLAIMED, agent.pk)
+
+
+def test_the_team_tab_shows_what_others_claimed_and_the_lead_gives_it_back(
+    client, lead, agent, agent_b, another, branch_b
+):
+    theirs = another(due_at=at(11))
+    callback_claim(actor=agent, callback=theirs)
+    another(due_at=at(11))  # open: on the other tabs, not this one
+    mine = another(due_at=at(12))
+    callback_claim(actor=lead, callback=mine)
+    elsewhere = another(due_at=at(11), branch=branch_b)
+    callback_claim(actor=agent_b, callback=elsewhere)
+    client.force_login(agent)
+    assert 'data-list="team"' not in client.get(WORKLIST).content.decode()
+    # Not a lead: the tab is not there and asking for it gives the first list.
+    assert 'data-worklist="today"' in client.get(WORKLIST, {"list": "team"}).content.decode()
+
+    client.force_login(lead)
+    html = client.get(WORKLIST, {"list": "team"}).content.decode()
+    assert 'data-list="team"' in html
+    assert listed(html) == [theirs.pk]
+    assert html.count("data-release") == 1
+
+    response = post(client, "release", theirs, {"next": "team"})
+    assert response.status_code == 302 and response.url == f"{WORKLIST}?list=team"
+    theirs.refresh_from_db()
+    assert (theirs.status, theirs.claimed_by_id) == (CallbackStatus.OPEN, None)
+    assert listed(client.get(WORKLIST, {"list": "team"}).content.decode()) == []
+    assert Event.objects.get(type="care.callback_released").payload["released_from"] == agent.pk
+
+
+def test_the_lead_gives_back_from_the_callback_page(client, lead, agent, make_callback):
+    callback = make_callback()
+    callback_claim(actor=agent, callback=callback)
+    client.force_login(lead)
+    assert "data-release" in client.get(page_of(callback)).content.decode()
+
+    assert post(client, "release", callback).status_code == 302
+
+    html = client.get(page_of(callback)).content.decode()
+    assert "data-release" not in html and 'data-status="open"' in html
+
+
+def test_the_team_tab_costs_the_same_queries_for_more_rows(
+    client, lead, agent, another, django_assert_num_queries
+):
+    callback_claim(actor=agent, callback=another(due_at=at(11)))
+    client.force_login(lead)
+    client.get(WORKLIST, {"list": "team"})
+    # user, scope, count, page (customer, branch, rule, agent), the filter's branches
+    with django_assert_num_queries(5):
+        client.get(WORKLIST, {"list": "team"})
+    for _n in range(4):
+        callback_claim(actor=agent, callback=another(due_at=at(11)))
+    with django_assert_num_queries(5):
+        html = client.get(WORKLIST, {"list": "team"}).content.decode()
+    assert len(listed(html)) == 5
+
+
+def test_the_lead_s_callback_page_costs_fixed_queries(
+    client, lead, agent, make_callback, django_assert_num_queries
+):
+    callback = make_callback()
+    callback_claim(actor=agent, callback=callback)
+    client.force_login(lead)
+    client.get(page_of(callback))
+    # user, scope, callback (customer, branch, rule, agent), attempts (with who)
+    with django_assert_num_queries(4):
+        html = client.get(page_of(callback)).content.decode()
+    assert "data-cancel-form" in html and "data-release" in html
+
+
+def test_the_lead_s_pages_render_in_chinese(client, lead, agent, make_callback):
+    callback = make_callback()
+    callback_claim(actor=agent, callback=callback)
+    client.force_login(lead)
+    headers = {"Accept-Language": "zh-hans"}
+
+    page = client.get(page_of(callback), headers=headers)
+    team = client.get(WORKLIST, {"list": "team"}, headers=headers)
+
+    assert page.status_code == team.status_code == 200
+    assert page["Content-Language"] == team["Content-Language"] == "zh-hans"
+    assert "data-cancel-form" in page.content.decode()
+    assert listed(team.content.decode()) == [callback.pk]

@@ -18,6 +18,7 @@ BRANCH_ROLES = [
     Role.APPROVER,
     Role.COMPLAINT_OFFICER,
     Role.CARE_AGENT,
+    Role.CARE_LEAD,
     Role.BRANCH_MANAGER,
 ]
 CAN_ADD = {
@@ -28,7 +29,7 @@ CAN_ADD = {
     Role.COMPLAINT_OFFICER,
     Role.BRANCH_MANAGER,
 }
-CAN_CHANGE = CAN_ADD | {Role.CARE_AGENT}
+CAN_CHANGE = CAN_ADD | {Role.CARE_AGENT, Role.CARE_LEAD}
 CAN_REVEAL = {
     Role.TELLER,
     Role.ADVISOR,
@@ -37,6 +38,8 @@ CAN_REVEAL = {
     Role.COMPLAINT_OFFICER,
     # Care agents dial the customer (granted by care's migration 0002; each reveal audited).
     Role.CARE_AGENT,
+    # The care team lead works callbacks too (granted by care's migration 0005).
+    Role.CARE_LEAD,
     Role.BRANCH_MANAGER,
     Role.AUDITOR,
 }

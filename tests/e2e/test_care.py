@@ -1,6 +1,8 @@
 """A care agent works a callback in the browser: claims it from the worklist, records a try with
 no answer (the callback goes back to the list, due later), claims it again, reaches the customer
-and completes it with the outcome and the customer's satisfaction. In English and in Chinese.
+and completes it with the outcome and the customer's satisfaction. A care team lead finds a
+callback an absent agent claimed on the "team" tab, gives it back to the worklist, and cancels
+another with a reason (the empty reason first: the error at its field). In English and in Chinese.
 
 Controls are found by ids and data attributes, so the test holds once the Chinese catalogue
 translates the labels.
@@ -15,7 +17,7 @@ from django.utils import timezone
 from bankservice.branches.models import Role
 from care import deadlines
 from care.models import Callback, CallbackStatus
-from care.services import callback_create
+from care.services import callback_claim, callback_create
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.e2e
@@ -95,4 +97,63 @@ def test_a_care_agent_works_a_callback(page, sign_in, always_open_branch, make_s
     assert (callback.attempts, callback.satisfaction) == (2, 4)
     assert callback.outcome == "Satisfied with the refund."
     assert Callback.objects.filter(customer=customer).count() == 1
+    assert problems == []
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_care_team_lead_gives_back_and_cancels(
+    page, sign_in, always_open_branch, make_staff, language
+):
+    branch = always_open_branch
+    absent = make_staff(Role.CARE_AGENT, branch=branch, username="agent-away")
+    lead = make_staff(Role.CARE_LEAD, branch=branch, username="lead-h4")
+
+    def schedule(name, reason):
+        return callback_create(
+            actor=None,
+            customer=CustomerFactory(full_name=name, home_branch=branch, consent_phone=True),
+            branch=branch,
+            reason_code=reason,
+            due_at=timezone.now(),
+        )
+
+    stuck = callback_claim(actor=absent, callback=schedule("李雷", "card-delivery"))
+    unneeded = schedule("韩梅梅", "fee-refund")
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+
+    sign_in(lead)
+    page.goto("/care/")
+    if language != "en":
+        with page.expect_navigation():
+            page.select_option("#language", language)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+
+    # The team tab: what others claimed; give the absent agent's callback back.
+    with page.expect_navigation():
+        page.locator('[data-list="team"]').click()
+    row = page.locator(f'tr[data-callback="{stuck.pk}"]')
+    expect(row).to_contain_text("李雷")
+    expect(page.locator(f'tr[data-callback="{unneeded.pk}"]')).to_have_count(0)
+    page.screenshot(path=SCREENSHOTS / f"care-team-{language}.png", full_page=True)
+    with page.expect_navigation():
+        row.locator("[data-release]").click()
+    expect(page.locator(".messages li.error")).to_have_count(0)
+    expect(page.locator(f'tr[data-callback="{stuck.pk}"]')).to_have_count(0)
+
+    # Cancel the unneeded one from its page: a reason is required.
+    page.goto(f"/care/callbacks/{unneeded.pk}/")
+    with page.expect_navigation():
+        page.locator("form[data-cancel-form] button[type=submit]").click()
+    expect(page.locator("form[data-cancel-form] .error")).to_have_count(1)
+    page.fill("form[data-cancel-form] #id_reason", "The customer already came to the branch.")
+    submit(page, "form[data-cancel-form]")
+    expect(page.locator("[data-field=status]")).to_have_attribute("data-status", "cancelled")
+    expect(page.locator("[data-field=outcome]")).to_contain_text("already came to the branch")
+    expect(page.locator("form[data-cancel-form]")).to_have_count(0)
+
+    stuck.refresh_from_db()
+    unneeded.refresh_from_db()
+    assert (stuck.status, stuck.claimed_by_id) == (CallbackStatus.OPEN, None)
+    assert unneeded.status == CallbackStatus.CANCELLED
     assert problems == []

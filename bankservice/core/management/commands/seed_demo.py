@@ -122,6 +122,7 @@ BRANCH_ROLES = [
     Role.APPROVER,
     Role.COMPLAINT_OFFICER,
     Role.CARE_AGENT,
+    Role.CARE_LEAD,
     Role.BRANCH_MANAGER,
 ]
 STAFFED_BRANCHES = ("sh-lujiazui", "sh-xujiahui")
