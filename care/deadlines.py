@@ -10,13 +10,12 @@ are queued there and go out after it commits, with a dedupe key per deadline, st
 `register()` is called from care/apps.py ready().
 """
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from bankservice.branches.models import Role
+from bankservice.branches.selectors import staff_to_notify
 from bankservice.events.services import record
-from bankservice.notify.services import Contact, notification_send
+from bankservice.notify.services import email_staff
 
 from .models import Callback, CallbackStatus
 from .services import DEADLINE_KIND, DEADLINE_POLICY, WARN_BEFORE
@@ -48,38 +47,22 @@ def _callback(deadline) -> Callback:
     )
 
 
-def _staff(role: str, branch) -> list:
-    """Active staff holding `role` at the branch, with an e-mail address."""
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True, memberships__role__name=role, memberships__branch=branch)
-        .exclude(email="")
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def _email(users, *, template: str, callback: Callback, deadline, step: str) -> int:
-    for user in users:
-        notification_send(
-            contact=Contact(
-                name=user.get_full_name() or user.get_username(),
-                email=user.email,
-                language=settings.LANGUAGE_CODE,
-                consent_email=True,
-            ),
-            branch=callback.branch,
-            channel="email",
+    context = {
+        "callback_id": callback.pk,
+        "reason_code": callback.reason_code,
+        # Staff read it in the branch's time zone.
+        "due_at": f"{deadline.due_at.astimezone(callback.branch.zone):%Y-%m-%d %H:%M}",
+    }
+    return len(
+        email_staff(
+            users,
             template=template,
-            context={
-                "callback_id": callback.pk,
-                "reason_code": callback.reason_code,
-                # Staff read it in the branch's time zone.
-                "due_at": f"{deadline.due_at.astimezone(callback.branch.zone):%Y-%m-%d %H:%M}",
-            },
-            dedupe_key=f"care:deadline:{deadline.pk}:{step}:{user.pk}",
+            branch=callback.branch,
+            context=context,
+            dedupe_key=f"care:deadline:{deadline.pk}:{step}",
         )
-    return len(users)
+    )
 
 
 def warn(deadline) -> None:
@@ -92,7 +75,7 @@ def warn(deadline) -> None:
     if callback.status == CallbackStatus.CLAIMED and claimant.is_active and claimant.email:
         users = [claimant]
     else:
-        users = _staff(callback.role, callback.branch)
+        users = staff_to_notify(callback.role, callback.branch)
     told = _email(
         users, template=DUE_SOON_MESSAGE, callback=callback, deadline=deadline, step="warning"
     )
@@ -102,10 +85,10 @@ def warn(deadline) -> None:
 def escalation_recipients(branch) -> tuple[str, list]:
     """Who hears of an overdue callback at the branch: its care team leads, or, when it has
     none (none with an e-mail address), its branch managers. Returns the role and the users."""
-    leads = _staff(Role.CARE_LEAD, branch)
+    leads = staff_to_notify(Role.CARE_LEAD, branch)
     if leads:
         return Role.CARE_LEAD, leads
-    return Role.BRANCH_MANAGER, _staff(Role.BRANCH_MANAGER, branch)
+    return Role.BRANCH_MANAGER, staff_to_notify(Role.BRANCH_MANAGER, branch)
 
 
 def escalate(deadline) -> None:

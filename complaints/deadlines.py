@@ -31,7 +31,7 @@ from django.db.models import Q
 
 from bankservice.branches.models import Role
 from bankservice.events.services import record
-from bankservice.notify.services import Contact, notification_send
+from bankservice.notify.services import email_staff
 from bankservice.sla.policies import DeadlinePolicy
 from bankservice.sla.services import deadline_start
 
@@ -128,23 +128,13 @@ def _complaint_of(complaint_or_action) -> Complaint:
 
 
 def _email(users, *, template: str, deadline, step: str, branch, context: dict) -> list[int]:
-    """Queue one e-mail per user (in the bank's language, like the other staff e-mails); the
-    dedupe key makes a handler that runs again after a rollback queue nothing twice."""
-    for user in users:
-        notification_send(
-            contact=Contact(
-                name=user.get_full_name() or user.get_username(),
-                email=user.email,
-                language=settings.LANGUAGE_CODE,
-                consent_email=True,
-            ),
-            branch=branch,
-            channel="email",
-            template=template,
-            context=context,
-            dedupe_key=f"complaints:deadline:{deadline.pk}:{step}:{user.pk}",
-        )
-    return [user.pk for user in users]
+    return email_staff(
+        users,
+        template=template,
+        branch=branch,
+        context=context,
+        dedupe_key=f"complaints:deadline:{deadline.pk}:{step}",
+    )
 
 
 def _complaint_context(complaint: Complaint, deadline, clock: PackClock | None, **extra) -> dict:

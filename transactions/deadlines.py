@@ -8,12 +8,10 @@ transaction (docs/deadlines.md): the e-mails are queued there and go out after i
 (dedupe keys per deadline).
 """
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
-
 from bankservice.branches.models import Role
+from bankservice.branches.selectors import staff_to_notify
 from bankservice.events.services import record
-from bankservice.notify.services import Contact, notification_send
+from bankservice.notify.services import email_staff
 
 from .models import RequestStatus, ServiceRequest
 
@@ -27,17 +25,6 @@ def _request(deadline) -> ServiceRequest:
     )
 
 
-def staff_with_role(role: str, branch):
-    """Active staff holding `role` at the branch (who can act on its requests today)."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, memberships__role__name=role, memberships__branch=branch)
-        .exclude(email="")
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def _who_acts_now(request: ServiceRequest) -> str:
     if request.status == RequestStatus.SUBMITTED and request.current_level:
         return request.approval_levels[request.current_level - 1]
@@ -45,28 +32,23 @@ def _who_acts_now(request: ServiceRequest) -> str:
 
 
 def _email(users, *, template: str, request: ServiceRequest, deadline, step: str) -> int:
-    for user in users:
-        notification_send(
-            contact=Contact(
-                name=user.get_full_name() or user.get_username(),
-                email=user.email,
-                language=settings.LANGUAGE_CODE,
-                consent_email=True,
-            ),
-            branch=request.branch,
-            channel="email",
+    context = {
+        "request_reference": request.reference,
+        "request_type_zh": request.request_type.name_zh,
+        "request_type_en": request.request_type.name_en,
+        "status": request.status,
+        "due_at": deadline.due_at.isoformat(),
+        "request_id": request.pk,
+    }
+    return len(
+        email_staff(
+            users,
             template=template,
-            context={
-                "request_reference": request.reference,
-                "request_type_zh": request.request_type.name_zh,
-                "request_type_en": request.request_type.name_en,
-                "status": request.status,
-                "due_at": deadline.due_at.isoformat(),
-                "request_id": request.pk,
-            },
-            dedupe_key=f"transactions:deadline:{deadline.pk}:{step}:{user.pk}",
+            branch=request.branch,
+            context=context,
+            dedupe_key=f"transactions:deadline:{deadline.pk}:{step}",
         )
-    return len(users)
+    )
 
 
 def warn(deadline) -> None:
@@ -75,7 +57,7 @@ def warn(deadline) -> None:
     request = _request(deadline)
     role = _who_acts_now(request)
     told = _email(
-        list(staff_with_role(role, request.branch)),
+        staff_to_notify(role, request.branch),
         template=DUE_SOON_MESSAGE,
         request=request,
         deadline=deadline,
@@ -89,7 +71,7 @@ def escalate(deadline) -> None:
     breached deadline shows it on the worklists)."""
     request = _request(deadline)
     told = _email(
-        list(staff_with_role(Role.BRANCH_MANAGER, request.branch)),
+        staff_to_notify(Role.BRANCH_MANAGER, request.branch),
         template=ESCALATED_MESSAGE,
         request=request,
         deadline=deadline,

@@ -338,6 +338,27 @@ def notification_send(
     return notification
 
 
+def email_staff(users, *, template: str, branch, context: dict, dedupe_key: str) -> list[int]:
+    """Queue one e-mail per member of staff (to their address as a contact, in the bank's
+    language: staff e-mails are internal). The dedupe key gets the user's id appended, so a
+    deadline handler that runs again after a rollback queues nothing twice. Returns the ids."""
+    for user in users:
+        notification_send(
+            contact=Contact(
+                name=user.get_full_name() or user.get_username(),
+                email=user.email,
+                language=settings.LANGUAGE_CODE,
+                consent_email=True,
+            ),
+            branch=branch,
+            channel=NotificationChannel.EMAIL,
+            template=template,
+            context=context,
+            dedupe_key=f"{dedupe_key}:{user.pk}",
+        )
+    return [user.pk for user in users]
+
+
 def notification_enqueue(notification_id: int, *, countdown: float | None = None) -> bool:
     """Ask a worker to deliver it now (or after countdown); if the broker is down, log and
     return False: the row stays pending and due, and the sweep delivers it."""
