@@ -5,15 +5,16 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-# Demo consultations per branch (held by the branch's demo advisor): channel, contact,
-# question, outcome. Contacts, not demo customers: those may be deleted and re-created (and a
-# referral to processing needs a customer record, so the demo has none).
+# Demo consultations per branch (held by the branch's demo advisor): channel, contact, the
+# contact's phone, question, outcome. Contacts, not demo customers: those may be deleted and
+# re-created. So no outcome that needs a customer record (processing, a follow-up callback):
+# the complaint is handed on to complaints with the contact's phone, the rest are answered.
 DEMO = [
-    ("phone", "张女士", "信用卡年费怎么减免？", "answered"),
-    ("chat", "Tom Baker", "How do I raise my daily transfer limit?", "answered"),
-    ("phone", "李先生", "想了解大额存单利率", "answered"),
-    ("video", "Emma Clark", "Mortgage early repayment: is there a fee?", "follow_up"),
-    ("chat", "陈先生", "手机银行转账失败，扣款未到账", "complaint"),
+    ("phone", "张女士", "", "信用卡年费怎么减免？", "answered"),
+    ("chat", "Tom Baker", "", "How do I raise my daily transfer limit?", "answered"),
+    ("phone", "李先生", "", "想了解大额存单利率", "answered"),
+    ("video", "Emma Clark", "", "Mortgage early repayment: is there a fee?", "answered"),
+    ("chat", "陈先生", "+8613800138000", "手机银行转账失败，扣款未到账", "complaint"),
 ]
 
 
@@ -45,13 +46,14 @@ def seed_demo(*, branches) -> dict[str, int]:
         if advisor is None or Consultation.objects.filter(branch=branch).exists():
             continue
         start = timezone.now() - dt.timedelta(days=1)
-        for n, (channel, contact, question, outcome) in enumerate(DEMO):
+        for n, (channel, contact, phone, question, outcome) in enumerate(DEMO):
             at = start + dt.timedelta(minutes=25 * n)
             consultation = consultation_start(
                 actor=advisor,
                 channel=channel,
                 branch=branch,
                 contact_name=contact,
+                contact_phone=phone,
                 question=question,
                 now=at,
             )
