@@ -21,7 +21,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bankservice.branches.scope import branch_ids_for, has_perm
 from bankservice.core.decorators import require_perm
 from bankservice.core.errors import DomainError
-from reception.public_views import _public, _requested_language, _with_lang, over_rate_limit
+from bankservice.core.public_pages import (
+    over_rate_limit,
+    public_response,
+    requested_language,
+    with_lang,
+)
 
 from .campaign_forms import CampaignForm, ImportForm, ScheduleForm, TargetFilterForm
 from .campaigns import (
@@ -279,7 +284,7 @@ def campaign_cancel_view(request, campaign_id: int):
 
 
 def _limited(request):
-    return _public(
+    return public_response(
         render(
             request,
             "care/campaign_opt_out.html",
@@ -293,7 +298,7 @@ def _limited(request):
 def opt_out_page(request, public_token: str):
     """The link in a campaign message: confirm (POST) to receive no more campaigns. In the
     customer's language unless ?lang= asks for another; an unknown link is a plain 404."""
-    requested = _requested_language(request)
+    requested = requested_language(request)
     if over_rate_limit(
         request,
         scope="care-opt-out",
@@ -319,7 +324,7 @@ def opt_out_page(request, public_token: str):
             source=f"campaign-target:{target.pk}",
             branch=customer.home_branch,
         )
-        return _public(redirect(f"{here}?{urlencode({'lang': language, 'done': 1})}"))
+        return public_response(redirect(f"{here}?{urlencode({'lang': language, 'done': 1})}"))
     with translation.override(language):
         request.LANGUAGE_CODE = language
         response = render(
@@ -333,7 +338,7 @@ def opt_out_page(request, public_token: str):
                     {
                         "code": code,
                         "name": translation.get_language_info(code)["name_local"],
-                        "url": _with_lang(here, code),
+                        "url": with_lang(here, code),
                         "current": code == language,
                     }
                     for code, _name in settings.LANGUAGES
@@ -341,4 +346,4 @@ def opt_out_page(request, public_token: str):
             },
         )
     response.headers["Content-Language"] = language
-    return _public(response)
+    return public_response(response)

@@ -30,12 +30,12 @@ from bankservice.branches.models import Branch
 from bankservice.branches.scope import can_act_at
 from bankservice.core.decorators import require_perm
 from bankservice.core.errors import BadInput, DomainError
-from reception.public_views import (
-    _languages,
-    _public,
-    _requested_language,
-    _with_lang,
+from bankservice.core.public_pages import (
+    language_links,
     over_rate_limit,
+    public_response,
+    requested_language,
+    with_lang,
 )
 
 from .models import CareOptOut, OptOutScope, Survey, SurveyStatus
@@ -106,7 +106,7 @@ def _survey_or_404(token: str) -> Survey:
 
 def _page(request, survey, template: str, context=None, *, status: int = 200):
     """Render one of the customer's pages in the survey's language (or ?lang=)."""
-    requested = _requested_language(request)
+    requested = requested_language(request)
     language = requested or survey.language or translation.get_language()
     with translation.override(language):
         request.LANGUAGE_CODE = language
@@ -118,8 +118,8 @@ def _page(request, survey, template: str, context=None, *, status: int = 200):
                 "branch": survey.branch,
                 "about": survey.rule.name if survey.rule is not None else "",
                 "page_lang": requested,
-                "languages": _languages(request),
-                "opt_out_url": _with_lang(
+                "languages": language_links(request),
+                "opt_out_url": with_lang(
                     reverse("care_survey:opt-out", args=[survey.public_token]), requested
                 ),
                 **(context or {}),
@@ -127,7 +127,7 @@ def _page(request, survey, template: str, context=None, *, status: int = 200):
             status=status,
         )
     response.headers["Content-Language"] = language
-    return _public(response)
+    return public_response(response)
 
 
 def _limited(request, *, submit: bool = False) -> bool:
@@ -141,7 +141,7 @@ def _limited(request, *, submit: bool = False) -> bool:
 
 
 def _too_many(request):
-    language = _requested_language(request) or translation.get_language()
+    language = requested_language(request) or translation.get_language()
     with translation.override(language):
         response = render(
             request,
@@ -149,7 +149,7 @@ def _too_many(request):
             {"message": _("Too many requests. Please try again in a few minutes.")},
             status=429,
         )
-    return _public(response)
+    return public_response(response)
 
 
 def _closed(request, survey):
@@ -183,7 +183,7 @@ def survey_page(request, token: str):
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
                 thanks = reverse("care_survey:thanks", args=[survey.public_token])
-                return _public(redirect(_with_lang(thanks, _requested_language(request))))
+                return public_response(redirect(with_lang(thanks, requested_language(request))))
     return _page(
         request,
         survey,
@@ -205,7 +205,7 @@ def survey_thanks(request, token: str):
     survey = _survey_or_404(token)
     if survey.status != SurveyStatus.ANSWERED:
         url = reverse("care_survey:survey", args=[survey.public_token])
-        return _public(redirect(_with_lang(url, _requested_language(request))))
+        return public_response(redirect(with_lang(url, requested_language(request))))
     return _page(request, survey, "care/survey_public/thanks.html")
 
 
@@ -231,7 +231,7 @@ def survey_opt_out_page(request, token: str):
                 form.add_error("scope" if exc.field == "scope" else None, exc.message)
             else:
                 url = reverse("care_survey:opt-out", args=[survey.public_token])
-                return _public(redirect(_with_lang(url, _requested_language(request))))
+                return public_response(redirect(with_lang(url, requested_language(request))))
     customer = customer_in_use(survey.customer)
     stopped = set(CareOptOut.objects.filter(customer=customer).values_list("scope", flat=True))
     return _page(

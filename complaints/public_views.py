@@ -22,12 +22,12 @@ from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bankservice.core.errors import DomainError
-from reception.public_views import (
-    _in_page_language,
-    _languages,
-    _public,
-    _with_lang,
+from bankservice.core.public_pages import (
+    in_page_language,
+    language_links,
     over_rate_limit,
+    public_response,
+    with_lang,
 )
 
 from . import services
@@ -95,19 +95,19 @@ def _limited(request, template: str):
         {"limited": True, "message": _("Too many requests. Please try again in a few minutes.")},
         status=429,
     )
-    return _public(response)
+    return public_response(response)
 
 
 def _progress_url(request, complaint) -> str:
     url = reverse("complaints_public:progress", args=[complaint.public_token])
-    return _with_lang(url, request.page_lang)
+    return with_lang(url, request.page_lang)
 
 
 # --- The complaint form ------------------------------------------------------------------------
 
 
 @require_http_methods(["GET", "POST"])
-@_in_page_language
+@in_page_language
 def complaint_form(request):
     """A customer's complaint, with its files, in one transaction."""
     form = PublicComplaintForm(request.POST or None, request.FILES or None)
@@ -159,7 +159,7 @@ def complaint_form(request):
                     form.add_error(field if field in form.fields else None, exc.message)
                 else:
                     url = reverse("complaints_public:received", args=[complaint.public_token])
-                    return _public(redirect(_with_lang(url, request.page_lang)))
+                    return public_response(redirect(with_lang(url, request.page_lang)))
     response = render(
         request,
         "complaints/public/form.html",
@@ -167,22 +167,22 @@ def complaint_form(request):
             "form": form,
             "max_files": settings.COMPLAINTS_PUBLIC_MAX_FILES,
             "page_lang": request.page_lang,
-            "languages": _languages(request),
+            "languages": language_links(request),
         },
         status=status,
     )
-    return _public(response)
+    return public_response(response)
 
 
 @require_GET
-@_in_page_language
+@in_page_language
 def complaint_received(request, public_token: str):
     """The confirmation: the reference and the link to keep."""
     complaint = get_object_or_404(
         Complaint.objects.select_related("branch"), public_token=public_token
     )
     progress = _progress_url(request, complaint)
-    return _public(
+    return public_response(
         render(
             request,
             "complaints/public/received.html",
@@ -191,7 +191,7 @@ def complaint_received(request, public_token: str):
                 "complaint": complaint,
                 "progress_url": progress,
                 "progress_link": request.build_absolute_uri(progress),
-                "languages": _languages(request),
+                "languages": language_links(request),
             },
         )
     )
@@ -239,7 +239,7 @@ def _complaint_or_404(public_token: str):
 
 
 @require_GET
-@_in_page_language
+@in_page_language
 def progress(request, public_token: str):
     """Where the complaint stands, the letters sent, and what the complainant may do now."""
     if over_rate_limit(
@@ -256,7 +256,7 @@ def progress(request, public_token: str):
     window = None
     if complaint.status in DECIDED_STATUSES and complaint.review_of_id is None:
         window = _review_window(deadlines, pack_clocks, now)
-    return _public(
+    return public_response(
         render(
             request,
             "complaints/public/progress.html",
@@ -275,7 +275,7 @@ def progress(request, public_token: str):
                 else None,
                 "page_lang": request.page_lang,
                 "reason_max": NOTE_MAX,
-                "languages": _languages(request),
+                "languages": language_links(request),
             },
         )
     )
@@ -291,7 +291,7 @@ def _post_limited(request) -> bool:
 
 
 @require_POST
-@_in_page_language
+@in_page_language
 def accept(request, public_token: str):
     """The complainant accepts the proposed resolution."""
     if _post_limited(request):
@@ -303,11 +303,11 @@ def accept(request, public_token: str):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Thank you: you accepted the resolution."))
-    return _public(redirect(_progress_url(request, complaint)))
+    return public_response(redirect(_progress_url(request, complaint)))
 
 
 @require_POST
-@_in_page_language
+@in_page_language
 def review(request, public_token: str):
     """The complainant asks for a review of the decision (a new, linked complaint)."""
     if _post_limited(request):
@@ -316,11 +316,11 @@ def review(request, public_token: str):
     reason = request.POST.get("reason", "")[:NOTE_MAX]
     if not reason.strip():
         messages.error(request, _("Please tell us why you ask for a review."))
-        return _public(redirect(_progress_url(request, complaint)))
+        return public_response(redirect(_progress_url(request, complaint)))
     try:
         opened = services.complaint_request_review(actor=None, complaint=complaint, reason=reason)
     except DomainError as exc:
         messages.error(request, exc.message)
-        return _public(redirect(_progress_url(request, complaint)))
+        return public_response(redirect(_progress_url(request, complaint)))
     messages.success(request, _("We have received your request for a review."))
-    return _public(redirect(_progress_url(request, opened)))
+    return public_response(redirect(_progress_url(request, opened)))

@@ -23,6 +23,13 @@ from django.views.decorators.http import require_http_methods
 
 from bankservice.branches.models import Branch
 from bankservice.core.errors import BadInput, DomainError
+from bankservice.core.public_pages import (
+    in_page_language,
+    language_links,
+    over_rate_limit,
+    public_response,
+    with_lang,
+)
 
 from .advisors import display_name, serving_advisors
 from .appointments import (
@@ -37,7 +44,6 @@ from .appointments import (
     move_slots,
 )
 from .models import Appointment, AppointmentChannel, AppointmentStatus, ServiceType
-from .public_views import _in_page_language, _languages, _public, _with_lang, over_rate_limit
 
 # Bookings from one client address per window: enough for a family, not for a script.
 BOOKINGS_PER_WINDOW = 5
@@ -103,7 +109,7 @@ def _slot_links(request, path: str, slots, **params) -> list[dict]:
 
 
 @require_http_methods(["GET", "POST"])
-@_in_page_language
+@in_page_language
 def book(request, branch_code: str):
     """Choose a service, a day and a free time, give a name and a phone or e-mail, book."""
     branch = get_object_or_404(
@@ -173,7 +179,9 @@ def book(request, branch_code: str):
                 else:
                     error, status = refused.message, refused.status_code
             else:
-                return _public(redirect(_step_url(request, manage_path(appointment), booked=1)))
+                return public_response(
+                    redirect(_step_url(request, manage_path(appointment), booked=1))
+                )
     params = {
         "service": service.pk if service else None,
         "advisor": advisor_step if advisors else None,
@@ -222,15 +230,15 @@ def book(request, branch_code: str):
                 "form": form,
                 "error": error,
                 "page_lang": request.page_lang,
-                "languages": _languages(request),
+                "languages": language_links(request),
             },
             status=status,
         )
-    return _public(response)
+    return public_response(response)
 
 
 @require_http_methods(["GET", "POST"])
-@_in_page_language
+@in_page_language
 def manage(request, reference: str):
     """The appointment behind the link: move it, cancel it, or check in when the time comes."""
     appointment = get_object_or_404(
@@ -256,13 +264,13 @@ def manage(request, reference: str):
             elif step == "check_in":
                 ticket = appointment_check_in(actor=None, appointment=appointment)
                 url = reverse("reception_public:status", args=[ticket.public_token])
-                return _public(redirect(_with_lang(url, request.page_lang)))
+                return public_response(redirect(with_lang(url, request.page_lang)))
             else:
                 raise BadInput(_("Choose what to do with the appointment."))
         except DomainError as refused:
             error, status = refused.message, refused.status_code
         else:
-            return _public(redirect(_step_url(request, here, done=step)))
+            return public_response(redirect(_step_url(request, here, done=step)))
         appointment.refresh_from_db()
     booked = appointment.status == AppointmentStatus.BOOKED
     window = CheckInWindow.of(appointment)
@@ -293,7 +301,7 @@ def manage(request, reference: str):
                 "slots": _slot_links(request, here, slots),
                 "advisor_name": display_name(appointment.advisor) if appointment.advisor else "",
                 "status_url": (
-                    _with_lang(
+                    with_lang(
                         reverse("reception_public:status", args=[appointment.ticket.public_token]),
                         request.page_lang,
                     )
@@ -303,8 +311,8 @@ def manage(request, reference: str):
                 "move_url": _step_url(request, here, anchor="move-title", move=1),
                 "error": error,
                 "page_lang": request.page_lang,
-                "languages": _languages(request),
+                "languages": language_links(request),
             },
             status=status,
         )
-    return _public(response)
+    return public_response(response)

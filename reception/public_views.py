@@ -15,11 +15,8 @@ carry it on). A kiosk is shared, so the next customer starts in the default lang
 import datetime as dt
 import hashlib
 import math
-from functools import wraps
-from urllib.parse import urlencode
 
 import segno
-from axes.helpers import get_client_ip_address
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
@@ -33,6 +30,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from bankservice.branches.models import Branch
 from bankservice.core.errors import DomainError
+from bankservice.core.public_pages import (
+    in_page_language,
+    language_links,
+    over_rate_limit,
+    public_response,
+    with_lang,
+)
 from bankservice.customers.validators import normalize_phone
 
 from .models import (
@@ -69,56 +73,9 @@ REMOTE_COOKIE = "reception_remote_ticket"
 REMOTE_COOKIE_SECONDS = 12 * 60 * 60
 
 
-def _requested_language(request) -> str | None:
-    requested = request.GET.get("lang") or request.POST.get("lang")
-    return requested if requested in dict(settings.LANGUAGES) else None
-
-
-def _in_page_language(view):
-    """Render the view in ?lang= when given (for this request only), else the usual language."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        requested = _requested_language(request)
-        language = requested or translation.get_language()
-        with translation.override(language):
-            request.LANGUAGE_CODE = language
-            request.page_lang = requested  # carried on by links, forms and refreshes
-            response = view(request, *args, **kwargs)
-        response.headers.setdefault("Content-Language", language)
-        return response
-
-    return wrapped
-
-
-def _with_lang(url: str, lang: str | None) -> str:
-    return f"{url}?{urlencode({'lang': lang})}" if lang else url
-
-
-def _languages(request) -> list[dict]:
-    """The language toggle: each language links to this page in it."""
-    current = translation.get_language()
-    return [
-        {
-            "code": code,
-            "name": translation.get_language_info(code)["name_local"],
-            "url": _with_lang(request.path, code),
-            "current": code == current,
-        }
-        for code, _name in settings.LANGUAGES
-    ]
-
-
 def _other_language() -> str:
     current = translation.get_language()
     return next((code for code, _n in settings.LANGUAGES if code != current), current)
-
-
-def _public(response):
-    # Token pages: kept by no shared cache, listed by no search engine.
-    response["Cache-Control"] = "no-store"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 # --- Devices ------------------------------------------------------------------------------------
@@ -186,11 +143,11 @@ def _closed_page(request, branch: Branch, refresh_url: str):
             "refresh_seconds": KIOSK_CLOSED_SECONDS,
         },
     )
-    return _public(response)
+    return public_response(response)
 
 
 @require_http_methods(["GET", "POST"])
-@_in_page_language
+@in_page_language
 def kiosk(request, token: str):
     """The service list; a touch on a service issues a ticket (then shows it, PRG)."""
     device = _device_or_404(token, DeviceKind.KIOSK)
@@ -210,7 +167,7 @@ def kiosk(request, token: str):
                 error, status = refused.message, 409
             else:
                 url = reverse("reception_public:kiosk-ticket", args=[token, ticket.public_token])
-                return redirect(_with_lang(url, request.page_lang))
+                return redirect(with_lang(url, request.page_lang))
         else:
             error, status = _("Please choose one of the services shown."), 400
     if not branch_is_open(device.branch, timezone.now()):
@@ -223,13 +180,13 @@ def kiosk(request, token: str):
             "services": services,
             "error": error,
             "page_lang": request.page_lang,
-            "languages": _languages(request),
+            "languages": language_links(request),
             "refresh_url": reverse("reception_public:kiosk", args=[token]),
             "refresh_seconds": KIOSK_IDLE_SECONDS,
         },
         status=status,
     )
-    return _public(response)
+    return public_response(response)
 
 
 def _qr_svg(url: str) -> str:
@@ -259,7 +216,7 @@ def _minutes(wait) -> int:
 
 
 @require_GET
-@_in_page_language
+@in_page_language
 def kiosk_ticket(request, token: str, public_token: str):
     """The ticket just issued: number, service, place in the queue, QR code to the status page."""
     device = _device_or_404(token, DeviceKind.KIOSK)
@@ -270,7 +227,7 @@ def kiosk_ticket(request, token: str, public_token: str):
     )
     position = ticket_position(ticket)
     link = status_url(request, ticket)
-    return _public(
+    return public_response(
         render(
             request,
             "reception/public/ticket.html",
@@ -293,7 +250,7 @@ def kiosk_ticket(request, token: str, public_token: str):
 
 
 @require_GET
-@_in_page_language
+@in_page_language
 def board(request, token: str):
     """The TV page; board.js keeps it current from the feed."""
     device = _device_or_404(token, DeviceKind.DISPLAY)
@@ -328,7 +285,7 @@ def board(request, token: str):
                 "poll_ms": BOARD_POLL_MS,
             },
         )
-    return _public(response)
+    return public_response(response)
 
 
 def _etag(version) -> str:
@@ -409,27 +366,8 @@ def _remote_ticket_in_cookie(request) -> Ticket | None:
     )
 
 
-def over_rate_limit(request, *, scope: str, limit: int, seconds: int) -> bool:
-    """Count one more action of `scope` (remote tickets, public bookings) for the client
-    address; True past `limit` in a fixed window of `seconds` from the first one.
-
-    The address is the one login throttling sees (axes: AXES_CLIENT_IP_CALLABLE behind a
-    proxy), kept as a digest. `add` starts the window; `incr` is atomic on Redis (and good
-    enough on the file cache of a single machine).
-    """
-    address = get_client_ip_address(request) or "unknown"
-    key = f"reception:{scope}:ip:" + hashlib.sha256(address.encode()).hexdigest()
-    cache.add(key, 0, timeout=seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=seconds)
-        count = 1
-    return count > limit
-
-
 @require_http_methods(["GET", "POST"])
-@_in_page_language
+@in_page_language
 def remote_checkin(request, branch_code: str):
     """Join a queue from one's own phone while the branch is open, then follow the status page."""
     branch = get_object_or_404(Branch, code=branch_code, is_active=True)
@@ -474,7 +412,7 @@ def remote_checkin(request, branch_code: str):
                 status = 409
             else:
                 url = reverse("reception_public:status", args=[ticket.public_token])
-                response = _public(redirect(_with_lang(url, request.page_lang)))
+                response = public_response(redirect(with_lang(url, request.page_lang)))
                 response.set_signed_cookie(
                     REMOTE_COOKIE,
                     ticket.public_token,
@@ -494,7 +432,7 @@ def remote_checkin(request, branch_code: str):
             "form": form,
             "existing": existing,
             "existing_url": (
-                _with_lang(
+                with_lang(
                     reverse("reception_public:status", args=[existing.public_token]),
                     request.page_lang,
                 )
@@ -502,20 +440,20 @@ def remote_checkin(request, branch_code: str):
                 else None
             ),
             "page_lang": request.page_lang,
-            "languages": _languages(request),
+            "languages": language_links(request),
         },
         status=status,
     )
     if status == 429:
         response["Retry-After"] = str(REMOTE_WINDOW_SECONDS)
-    return _public(response)
+    return public_response(response)
 
 
 # --- Ticket status (the customer's phone) -------------------------------------------------------
 
 
 @require_GET
-@_in_page_language
+@in_page_language
 def ticket_status(request, public_token: str):
     """Where the customer stands: number, service, place and wait, the counter once called."""
     ticket = get_object_or_404(
@@ -527,10 +465,10 @@ def ticket_status(request, public_token: str):
         following = Ticket.objects.filter(transferred_from=ticket).only("public_token").first()
         if following is not None:
             url = reverse("reception_public:status", args=[following.public_token])
-            return _public(redirect(_with_lang(url, request.page_lang)))
+            return public_response(redirect(with_lang(url, request.page_lang)))
     position = ticket_position(ticket)
     is_open = ticket.status in OPEN_STATES
-    return _public(
+    return public_response(
         render(
             request,
             "reception/public/status.html",
@@ -544,8 +482,8 @@ def ticket_status(request, public_token: str):
                 "nearly_next": position is not None
                 and position.ahead <= settings.RECEPTION_NEXT_SMS_AHEAD,
                 "is_open": is_open,
-                "languages": _languages(request),
-                "refresh_url": _with_lang(request.path, request.page_lang) if is_open else None,
+                "languages": language_links(request),
+                "refresh_url": with_lang(request.path, request.page_lang) if is_open else None,
                 "refresh_seconds": STATUS_REFRESH_SECONDS,
             },
         )

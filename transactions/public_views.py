@@ -11,7 +11,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
-from reception.public_views import _in_page_language, _languages, _public, over_rate_limit
+from bankservice.core.public_pages import (
+    in_page_language,
+    language_links,
+    over_rate_limit,
+    public_response,
+)
 
 from .models import OPEN_STATES, RequestStatus, ServiceRequest
 
@@ -53,7 +58,7 @@ def _steps(request: ServiceRequest) -> list[dict]:
 
 
 @require_GET
-@_in_page_language
+@in_page_language
 def progress(request, public_token: str):
     """Where the customer's request stands."""
     if over_rate_limit(
@@ -71,14 +76,14 @@ def progress(request, public_token: str):
             },
             status=429,
         )
-        return _public(response)
+        return public_response(response)
     service_request = get_object_or_404(
         ServiceRequest.objects.select_related("branch", "request_type").exclude(
             status=RequestStatus.DRAFT
         ),
         public_token=public_token,
     )
-    return _public(
+    return public_response(
         render(
             request,
             "transactions/public/progress.html",
@@ -87,7 +92,7 @@ def progress(request, public_token: str):
                 "service_request": service_request,
                 "steps": _steps(service_request),
                 "is_open": service_request.status in OPEN_STATES,
-                "languages": _languages(request),
+                "languages": language_links(request),
             },
         )
     )
