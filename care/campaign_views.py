@@ -27,6 +27,7 @@ from bankservice.core.public_pages import (
     requested_language,
     with_lang,
 )
+from bankservice.customers.selectors import customer_in_use
 
 from .campaign_forms import CampaignForm, ImportForm, ScheduleForm, TargetFilterForm
 from .campaigns import (
@@ -314,7 +315,7 @@ def opt_out_page(request, public_token: str):
         public_token=public_token,
     )
     # A record merged since the message went out: the opt-out is the surviving record's.
-    customer = target.customer.merged_into or target.customer
+    customer = customer_in_use(target.customer)
     language = requested or customer.preferred_language
     here = reverse("care_campaign:opt_out", args=[public_token])
     if request.method == "POST":

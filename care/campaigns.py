@@ -61,7 +61,7 @@ from .models import (
     TargetSource,
     TargetStatus,
 )
-from .optouts import opted_out
+from .optouts import opted_out, reachable_by
 from .services import callable_from, callback_create
 
 VIEW_PERM = "care.view_campaign"
@@ -629,18 +629,9 @@ def _candidates(campaign: Campaign, now: dt.datetime) -> list[Candidate]:
 
 def message_channel(campaign: Campaign, customer: Customer) -> tuple[str, str]:
     """(channel, "") for a message to this customer, or ("", the ExclusionReason)."""
-    wanted = (
-        ["email", "sms"] if campaign.channel == CampaignChannel.PREFERRED else [campaign.channel]
-    )
-    consented = [
-        c for c in wanted if (customer.consent_email if c == "email" else customer.consent_sms)
-    ]
-    if not consented:
-        return "", ExclusionReason.NO_CONSENT
-    for channel in consented:
-        if customer.email if channel == "email" else customer.phone:
-            return channel, ""
-    return "", ExclusionReason.NO_ADDRESS
+    if campaign.channel == CampaignChannel.PREFERRED:
+        return reachable_by(customer)
+    return reachable_by(customer, [campaign.channel])
 
 
 def _screen(campaign: Campaign, candidates: list[Candidate], now: dt.datetime) -> None:

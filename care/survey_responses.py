@@ -37,7 +37,6 @@ VIEW_PERM = "care.view_survey"
 CUSTOMER_PERM = "customers.view_customer"
 ANSWERED_EVENT = "care.survey_answered"
 COMMENT_MAX = 2000
-MAX_MERGE_HOPS = 5
 CSAT_RANGE = (1, 5)
 NPS_RANGE = (0, 10)
 # Without a rule (a survey sent by hand): a CSAT of 2 or less, an NPS of 6 or less is low.
@@ -163,23 +162,13 @@ def survey_answer(*, survey, csat=None, nps=None, comment: str = "", now=None) -
     return survey
 
 
-def customer_in_use(customer):
-    """The record that speaks for the customer: a duplicate merged since the survey was sent
-    gives way to the record it was merged into (whose opt-outs every sender reads)."""
-    for _hop in range(MAX_MERGE_HOPS):
-        if customer.merged_into_id is None:
-            break
-        customer = customer.merged_into
-    return customer
-
-
 def survey_opt_out(*, survey, scope: str) -> CareOptOut:
     """The customer stops surveys ("surveys") or every care contact ("all") from the survey's
     link, on the record in use; idempotent (care/optouts.py records `care.opted_out` once)."""
     if scope not in SURVEY_OPT_OUT_SCOPES:
         raise BadInput(_("Choose what to stop."), field="scope")
     return opt_out(
-        customer=customer_in_use(survey.customer),
+        customer=survey.customer,
         scope=scope,
         source=f"survey:{survey.pk}",
         actor=None,

@@ -37,6 +37,7 @@ from bankservice.core.public_pages import (
     requested_language,
     with_lang,
 )
+from bankservice.customers.selectors import customer_in_use
 
 from .models import CareOptOut, OptOutScope, Survey, SurveyStatus
 from .survey_responses import (
@@ -46,7 +47,6 @@ from .survey_responses import (
     VIEW_PERM,
     SurveyAlreadyAnswered,
     SurveyExpired,
-    customer_in_use,
     is_expired,
     mask_name,
     may_see_customer,

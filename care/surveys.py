@@ -27,13 +27,14 @@ from django.utils.translation import gettext_lazy
 
 from bankservice.core.errors import BadInput
 from bankservice.customers.models import Customer
+from bankservice.customers.selectors import MAX_MERGE_HOPS
 from bankservice.events.catalogue import register_event_labels
 from bankservice.events.services import record
 from bankservice.notify.registry import MessageType, register
 from bankservice.notify.services import notification_send
 
-from .models import AttemptChannel, OptOutScope, Survey, SurveyRule, SurveyStatus, Trigger
-from .optouts import opted_out
+from .models import OptOutScope, Survey, SurveyRule, SurveyStatus, Trigger
+from .optouts import opted_out, reachable_by
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,6 @@ SURVEY_TRIGGERS = (
     Trigger.COMPLAINT_DECIDED,
     Trigger.CONSULTATION_CLOSED,
 )
-# A merge chain longer than this is a data error; the last record reached is used.
-MAX_MERGE_HOPS = 5
 
 register(
     MessageType(
@@ -85,11 +84,7 @@ def sampled(rule: SurveyRule, event_id: int) -> bool:
 
 def survey_channel(customer) -> str | None:
     """E-mail when the customer accepts it and has an address, else SMS likewise, else None."""
-    if customer.consent_email and customer.email:
-        return AttemptChannel.EMAIL
-    if customer.consent_sms and customer.phone:
-        return AttemptChannel.SMS
-    return None
+    return reachable_by(customer)[0] or None
 
 
 def _survivor(customer) -> Customer:

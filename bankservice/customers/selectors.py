@@ -11,6 +11,21 @@ def customer_list(*, principal, perm: str = "customers.view_customer", merged: b
     return customers if merged else customers.filter(merged_into__isnull=True)
 
 
+# A merge chain longer than this is a data error; it stops there rather than looping.
+MAX_MERGE_HOPS = 5
+
+
+def customer_in_use(customer):
+    """The record that speaks for the customer now: a duplicate merged into another gives way
+    to the record it was merged into (whose address, consent and opt-outs are kept up to date).
+    """
+    for _hop in range(MAX_MERGE_HOPS):
+        if getattr(customer, "merged_into_id", None) is None:
+            break
+        customer = customer.merged_into
+    return customer
+
+
 def customer_merged_ids(*, customer) -> list[int]:
     """The customer's id and the ids of every record merged into it (at any depth)."""
     ids, frontier = [customer.pk], [customer.pk]

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from bankservice.branches.scope import can_act_at
 from bankservice.core.errors import BadInput, Conflict, DomainError
 from bankservice.core.masking import mask_email, mask_phone
+from bankservice.customers.selectors import customer_in_use
 from bankservice.customers.validators import normalize_phone
 from bankservice.events.services import record
 
@@ -110,16 +111,6 @@ class SweepReport:
 
 
 # --- Personal data helpers.
-
-
-def _current(customer):
-    """The record in use: a duplicate merged into another customer speaks for the survivor
-    (whose address and consent are the ones kept up to date)."""
-    for _hop in range(5):
-        if getattr(customer, "merged_into_id", None) is None:
-            break
-        customer = customer.merged_into
-    return customer
 
 
 def _address(recipient, channel: str) -> str:
@@ -268,7 +259,7 @@ def notification_send(
         recipient = contact = _clean_contact(contact, channel)
         language = contact.language
     else:
-        recipient = customer = _current(customer)
+        recipient = customer = customer_in_use(customer)
         language = customer.preferred_language
     dedupe_key = (dedupe_key or "").strip()
     if dedupe_key:
@@ -416,7 +407,7 @@ def _recipient(notification: Notification) -> tuple[str, str, str, str | None]:
     """
     if notification.customer_id is None:
         return notification.contact_address, notification.contact_name, notification.language, None
-    customer = _current(notification.customer)
+    customer = customer_in_use(notification.customer)
     return (
         _address(customer, notification.channel),
         customer.full_name,
