@@ -131,6 +131,17 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The dashboards (KPI tables, exports, the API's /kpis) may read from a PostgreSQL replica: set
+# REPLICA_DATABASE_URL. In tests the replica mirrors the default database.
+REPLICA_DATABASE_URL = env.str("REPLICA_DATABASE_URL", default="")
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(REPLICA_DATABASE_URL),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+DASHBOARDS_DATABASE = "replica" if REPLICA_DATABASE_URL else "default"
 
 # --- Cache: Redis when REDIS_URL is set, files in var/cache otherwise.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -382,6 +393,26 @@ CELERY_BEAT_SCHEDULE = {
     # LOCKED: two runs at once contact each target once). Every minute; a missed run expires.
     "care-run-campaigns": {
         "task": "care.run_campaigns",
+        "schedule": timedelta(minutes=1),
+        "options": {"expire_seconds": 50},
+    },
+    # Dashboards: today's KPI rollups every 10 minutes (the live monitor reads raw data; the
+    # other pages say how fresh the rollup is), and the last days again every night for what
+    # is known only later. Each day is rebuilt whole, so overlaps and reruns are safe.
+    "dashboards-rollup-today": {
+        "task": "dashboards.rollup_today",
+        "schedule": timedelta(minutes=10),
+        "options": {"expire_seconds": 540},
+    },
+    "dashboards-rollup-recent": {
+        "task": "dashboards.rollup_recent",
+        "schedule": crontab(hour=1, minute=37),
+        "options": {"expire_seconds": 3000},
+    },
+    # Dashboards: the live monitor's alert rules, checked every minute against today's raw
+    # figures; a firing e-mails the branch managers once (dashboards/alerts.py).
+    "dashboards-check-alerts": {
+        "task": "dashboards.check_alerts",
         "schedule": timedelta(minutes=1),
         "options": {"expire_seconds": 50},
     },

@@ -20,9 +20,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-BUCKET_SECONDS = 30
-HISTOGRAM_SECONDS = 4 * 3600
-BUCKETS = HISTOGRAM_SECONDS // BUCKET_SECONDS + 1  # the last one: longer than that
+from bankservice.core.measures import BUCKET_SECONDS, BUCKETS
 
 # Additive measures; histograms are lists of BUCKETS counts.
 MEASURES = (
@@ -74,11 +72,6 @@ def add_measures(total: dict, other: Mapping) -> dict:
         else:
             total[name] += value
     return total
-
-
-def bucket(seconds: float) -> int:
-    """The histogram bucket of a duration (negative durations count as zero)."""
-    return min(max(int(seconds // BUCKET_SECONDS), 0), BUCKETS - 1)
 
 
 def percentile(histogram: list[int], q: float) -> float | None:

@@ -1,12 +1,17 @@
 """Demo configuration for reception: services (some bookable by appointment, wealth and loans
 with an advisor), the advisors' weekly calendars, counters, a kiosk and a display per branch.
 
-Called by `manage.py seed_demo` through ReceptionConfig.seed_demo; idempotent.
+Called by `manage.py seed_demo` through ReceptionConfig.seed_demo; idempotent. It also gives
+each branch HISTORY_WEEKS of past tickets (`seed_history`), so the managers' dashboards, trends
+and staffing forecast have something to show on a new installation.
 """
 
 import datetime as dt
+import random
 
-from bankservice.branches.models import Role, StaffMembership
+from django.utils import timezone
+
+from bankservice.branches.models import OpeningHours, Role, StaffMembership
 
 from .models import (
     AdvisorAvailability,
@@ -16,6 +21,10 @@ from .models import (
     DeviceKind,
     ServiceCategory,
     ServiceType,
+    Ticket,
+    TicketStatus,
+    Visit,
+    VisitSource,
 )
 
 # code, prefix, Chinese, English, category, target wait, expected service minutes
@@ -78,7 +87,97 @@ def seed_reception(*, branches) -> dict[str, int]:
         for kind, name in ((DeviceKind.KIOSK, "Kiosk 1"), (DeviceKind.DISPLAY, "Lobby board")):
             _device, was_created = Device.objects.get_or_create(branch=branch, kind=kind, name=name)
             created["devices"] += was_created
+        created["past tickets"] = created.get("past tickets", 0) + seed_history(branch)
     return created
+
+
+HISTORY_WEEKS = 8
+# Arrivals per opening hour (local hour -> mean), and the share of each service.
+HOURLY_ARRIVALS = {9: 9, 10: 14, 11: 16, 12: 10, 13: 9, 14: 12, 15: 13, 16: 8}
+SERVICE_MIX = {"cash": 45, "accounts": 20, "enquiry": 20, "loans": 7, "wealth": 8}
+
+
+def seed_history(branch, *, weeks: int = HISTORY_WEEKS) -> int:
+    """Closed tickets for the branch's opening days of the last `weeks` weeks (busier on
+    Mondays and before lunch), served by its tellers; none if it has past tickets already."""
+    today = timezone.localdate(timezone.now(), branch.zone)
+    if Ticket.objects.filter(branch=branch, business_date__lt=today).exists():
+        return 0
+    services = {s.code: s for s in ServiceType.objects.filter(branch=branch, is_active=True)}
+    mix = [(services[code], weight) for code, weight in SERVICE_MIX.items() if code in services]
+    tellers = list(
+        StaffMembership.objects.filter(branch=branch, role__name=Role.TELLER).values_list(
+            "user_id", flat=True
+        )
+    )
+    counters = list(Counter.objects.filter(branch=branch).order_by("number"))
+    hours = {}
+    for weekday, opens, closes in OpeningHours.objects.filter(branch=branch).values_list(
+        "weekday", "opens_at", "closes_at"
+    ):
+        hours.setdefault(weekday, []).extend(range(opens.hour, closes.hour))
+    if not (mix and tellers and counters and hours):
+        return 0
+    rng = random.Random(f"history-{branch.code}")  # noqa: S311 (demo data, not secrets)
+    tickets = []
+    for back in range(weeks * 7, 0, -1):
+        day = today - dt.timedelta(days=back)
+        sequences: dict[str, int] = {}
+        for hour in hours.get(day.isoweekday(), ()):
+            busy = 1.3 if day.isoweekday() == 1 else 1.0
+            arrivals = round(rng.gauss(HOURLY_ARRIVALS.get(hour, 6) * busy, 2))
+            for _ in range(max(arrivals, 0)):
+                service = rng.choices([s for s, _w in mix], [w for _s, w in mix])[0]
+                issued = dt.datetime.combine(
+                    day, dt.time(hour, rng.randrange(60), rng.randrange(60)), tzinfo=branch.zone
+                )
+                sequences[service.prefix] = sequences.get(service.prefix, 0) + 1
+                tickets.append(
+                    _past_ticket(rng, branch, service, issued, sequences, tellers, counters)
+                )
+    visits = Visit.objects.bulk_create([visit for visit, _ticket in tickets], batch_size=1000)
+    for visit, (_visit, ticket) in zip(visits, tickets, strict=True):
+        ticket.visit = visit
+    Ticket.objects.bulk_create([ticket for _visit, ticket in tickets], batch_size=1000)
+    return len(tickets)
+
+
+def _past_ticket(rng, branch, service, issued, sequences, tellers, counters):
+    """One closed ticket: mostly completed; some no-shows and some who left before a call."""
+    sequence = sequences[service.prefix]
+    busy = HOURLY_ARRIVALS.get(issued.hour, 6) / 10
+    wait = dt.timedelta(seconds=rng.expovariate(1 / (300 * busy * busy)))
+    service_time = dt.timedelta(
+        seconds=max(60.0, rng.gauss(service.expected_service_minutes * 60, 120))
+    )
+    ticket = Ticket(
+        branch=branch,
+        service_type=service,
+        business_date=issued.date(),
+        prefix=service.prefix,
+        sequence=sequence,
+        number=f"{service.prefix}{sequence:03d}",
+        arrived_at=issued,
+        issued_at=issued,
+        priority_at=issued,
+    )
+    outcome = rng.random()
+    if outcome < 0.05:  # left before being called
+        ticket.status = TicketStatus.UNSERVED
+        ticket.finished_at = issued + wait
+    else:
+        ticket.counter = rng.choice(counters)
+        ticket.served_by_id = rng.choice(tellers)
+        ticket.called_at = issued + wait
+        if outcome < 0.09:
+            ticket.status = TicketStatus.NO_SHOW
+            ticket.finished_at = ticket.called_at + dt.timedelta(minutes=2)
+        else:
+            ticket.status = TicketStatus.COMPLETED
+            ticket.serving_started_at = ticket.called_at + dt.timedelta(seconds=40)
+            ticket.finished_at = ticket.serving_started_at + service_time
+    visit = Visit(branch=branch, source=VisitSource.KIOSK, arrived_at=issued)
+    return visit, ticket
 
 
 def _advisor_calendars(branch, services) -> int:

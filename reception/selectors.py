@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Avg, Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Avg, Count, Exists, F, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -243,3 +243,94 @@ def ticket_visit_ids(ticket_ids) -> dict[int, int]:
     """The visit of each ticket, by id, unscoped: for another stage reacting to ticket events
     (care's surveys tie an answer to its visit), never for showing tickets."""
     return dict(Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", "visit_id"))
+
+
+def staffing_services(*, branch_ids) -> list[dict]:
+    """The active services of these branches, for the dashboards' staffing page (unscoped: the
+    caller passes the branches in its scope): branch id, code, name in the active language,
+    target wait and expected service time (minutes), and the counters that serve each."""
+    services = (
+        ServiceType.objects.filter(branch_id__in=branch_ids, is_active=True)
+        .annotate(counters_serving=Count("counters", distinct=True))
+        .order_by("branch_id", "sort_order", "code")
+    )
+    return [
+        {
+            "branch": service.branch_id,
+            "code": service.code,
+            "name": service.name,
+            "target_wait_minutes": service.target_wait_minutes,
+            "expected_service_minutes": service.expected_service_minutes,
+            "counters": service.counters_serving,
+        }
+        for service in services
+    ]
+
+
+# --- The dashboards' live monitor ---------------------------------------------------------------
+
+
+def live_queues(*, branch_ids, using: str = "default") -> list[dict]:
+    """Waiting now per active service of the branches: one row per service (zero when nobody
+    waits) with `branch`, `service` (code), `name_en`, `name_zh`, `target_wait_minutes`,
+    `waiting` and `oldest` (the earliest arrival still waiting, or None). Two queries, however
+    many branches and services: the counts are one GROUP BY over the waiting-queue index."""
+    branch_ids = list(branch_ids)
+    waiting = {
+        service_id: (count, oldest)
+        for service_id, count, oldest in Ticket.objects.using(using)
+        .filter(branch_id__in=branch_ids, status=TicketStatus.WAITING)
+        .order_by()
+        .values("service_type_id")
+        .annotate(n=Count("pk"), oldest=Min("arrived_at"))
+        .values_list("service_type_id", "n", "oldest")
+    }
+    services = (
+        ServiceType.objects.using(using)
+        .filter(branch_id__in=branch_ids, is_active=True)
+        .order_by("branch_id", "sort_order", "code")
+        .values_list("pk", "branch_id", "code", "name_en", "name_zh", "target_wait_minutes")
+    )
+    rows = []
+    for pk, branch_id, code, name_en, name_zh, target in services:
+        count, oldest = waiting.get(pk, (0, None))
+        rows.append(
+            {
+                "branch": branch_id,
+                "service": code,
+                "name_en": name_en,
+                "name_zh": name_zh,
+                "target_wait_minutes": target,
+                "waiting": count,
+                "oldest": oldest,
+            }
+        )
+    return rows
+
+
+def live_counters(*, branch_ids, using: str = "default") -> dict[int, dict[str, int]]:
+    """Counters of each branch by state now: `open`, `paused`, `closed`, and `busy` (open or
+    paused with a ticket called or being served at it). One query."""
+    at_counter = Ticket.objects.filter(counter=OuterRef("pk"), status__in=AT_COUNTER_STATES)
+    rows = (
+        Counter.objects.using(using)
+        .filter(branch_id__in=list(branch_ids))
+        .annotate(busy=Exists(at_counter))
+        .order_by()
+        .values("branch_id")
+        .annotate(
+            open=Count("pk", filter=Q(state=CounterState.OPEN)),
+            paused=Count("pk", filter=Q(state=CounterState.PAUSED)),
+            closed=Count("pk", filter=Q(state=CounterState.CLOSED)),
+            busy_count=Count("pk", filter=Q(busy=True)),
+        )
+    )
+    return {
+        row["branch_id"]: {
+            "open": row["open"],
+            "paused": row["paused"],
+            "closed": row["closed"],
+            "busy": row["busy_count"],
+        }
+        for row in rows
+    }

@@ -20,6 +20,7 @@ NAVIGATION = [
     (_("Care"), "care:worklist", "care.view_callback"),
     (_("Surveys"), "care:surveys", "care.view_survey"),
     (_("Campaigns"), "care:campaigns", "care.view_campaign"),
+    (_("Dashboards"), "dashboards:overview", "dashboards.view_kpis"),
 ]
 
 

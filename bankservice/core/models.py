@@ -66,6 +66,10 @@ class ApiScope(models.TextChoices):
         "care:write",
         _("Create care campaigns, import their target lists and schedule them"),
     )
+    DASHBOARDS_READ = (
+        "dashboards:read",
+        _("Read KPIs, staff performance, forecasts, staffing and evaluations"),
+    )
 
 
 class ApiClient(models.Model):

@@ -2,14 +2,12 @@
 
 import pytest
 
+from bankservice.core.measures import BUCKET_SECONDS, BUCKETS, bucket
 from dashboards.kpis import (
-    BUCKET_SECONDS,
-    BUCKETS,
     KPI_BY_CODE,
     KPIS,
     MEASURES,
     add_measures,
-    bucket,
     compute,
     empty_measures,
     percentile,
