@@ -58,6 +58,7 @@ DAYS = 365
 ZONE = "Asia/Shanghai"
 COUNTERS = 8  # and as many tellers
 TOLERANCE = 1e-9
+ROLLUP_TABLES = ("dashboards_dayrollup", "dashboards_staffdayrollup", "dashboards_hourrollup")
 warnings.filterwarnings("ignore", message="No directory at")  # no collectstatic
 
 # code, prefix, category, share of arrivals, mean service minutes, target wait minutes
@@ -560,7 +561,7 @@ def vacuum() -> None:
 def rollup_year(args) -> bool:
     from django.db import connection
 
-    from dashboards.models import DayRollup, HourRollup, RollupDay
+    from dashboards.models import DayRollup, HourRollup, RollupDay, StaffDayRollup
     from dashboards.rollups import rollup
 
     days = year_days()[-args.rollup_days :]
@@ -597,7 +598,8 @@ def rollup_year(args) -> bool:
     print(
         f"rollup: {len(days)} days in {elapsed:.0f} s ({elapsed / len(days):.2f} s/day): "
         f"{tickets / elapsed:,.0f} tickets/s, {written:,} rollup rows "
-        f"({DayRollup.objects.count():,} day, {HourRollup.objects.count():,} hour)"
+        f"({DayRollup.objects.count():,} day, {StaffDayRollup.objects.count():,} staff-day, "
+        f"{HourRollup.objects.count():,} hour)"
     )
     if len(days) < DAYS:
         print(
@@ -606,7 +608,7 @@ def rollup_year(args) -> bool:
         )
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        for table in ("dashboards_dayrollup", "dashboards_hourrollup"):
+        for table in ROLLUP_TABLES:
             cursor.execute(f"VACUUM (ANALYZE) {table}")
     print(f"vacuum analyze rollups: {time.perf_counter() - started:.1f} s")
     return True
@@ -675,8 +677,7 @@ def measure(args, setup: Setup, rolled: bool) -> None:
             "reception_ticket",
             "reception_visit",
             "events_event",
-            "dashboards_dayrollup",
-            "dashboards_hourrollup",
+            *ROLLUP_TABLES,
         ):
             cursor.execute(
                 f"SELECT pg_total_relation_size('{table}'), (SELECT count(*) FROM {table})"  # noqa: S608 - our table names

@@ -1,7 +1,8 @@
 """Dashboards: the KPI rollups, and the live monitor's alert rules (issue 9).
 
-- `DayRollup` holds a day's measures (dashboards/kpis.py MEASURES) per branch, service and staff
-  member; `HourRollup` the same per hour of the day, without the staff member. Both are written
+- `DayRollup` holds a day's measures (dashboards/kpis.py MEASURES) per branch and service;
+  `StaffDayRollup` the same per member of staff too (only the pages by staff member read it, so
+  the others sum five times fewer rows); `HourRollup` per hour of the day. All three are written
   only by dashboards.rollups from the stages' records, so a rollup can be deleted and rebuilt for
   any date range at any time. Scalar measures are columns (summed in SQL); histograms are sparse
   JSON {bucket: count} (summed in Python).
@@ -93,12 +94,11 @@ class Measures(models.Model):
 
 
 class DayRollup(Measures):
+    """A day's measures per branch and service: what every page reads unless it asks by staff."""
+
     day = models.DateField()
     branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
     service = models.CharField(max_length=60, blank=True)
-    staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
 
     class Meta:
         verbose_name = _("daily KPI rollup")
@@ -108,9 +108,30 @@ class DayRollup(Measures):
             ("view_kpis", _("Can see the KPIs and dashboards of their branches")),
             ("view_staff_performance", _("Can see the performance of each member of staff")),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "branch", "service"], name="dayrollup_unique"),
+        ]
+        indexes = [models.Index(fields=["day"], name="dayrollup_day_idx")]
+
+
+class StaffDayRollup(Measures):
+    """A day's measures per branch, service and member of staff (blank: records nobody's), for
+    the pages by staff member. Its rows add up to the day's DayRollup rows."""
+
+    day = models.DateField()
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="+")
+    service = models.CharField(max_length=60, blank=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("daily KPI rollup by staff member")
+        verbose_name_plural = _("daily KPI rollups by staff member")
+        default_permissions = ()
         indexes = [
-            models.Index(fields=["branch", "day"], name="dayrollup_branch_day_idx"),
-            models.Index(fields=["day"], name="dayrollup_day_idx"),
+            models.Index(fields=["branch", "day"], name="staffdayrollup_branch_day_idx"),
+            models.Index(fields=["staff", "day"], name="staffdayrollup_staff_day_idx"),
         ]
 
 

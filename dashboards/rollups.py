@@ -1,8 +1,9 @@
 """The KPI rollups: each day's measures, summed once from the stages' records (issue 9).
 
 `rollup(start, end)` rebuilds every day of the range from scratch: it asks each stage for the
-day's measures by hour, branch, service and staff member, and writes them as DayRollup rows (no
-hour) and HourRollup rows (no staff member), replacing what the day had. It is idempotent and
+day's measures by hour, branch, service and staff member, and writes them as DayRollup rows (by
+branch and service), StaffDayRollup rows (and staff member) and HourRollup rows (and hour),
+replacing what the day had. It is idempotent and
 can be rerun for any range at any time: a late closure, a corrected record or a new measure only
 needs the days rolled up again. Each day is one transaction, and its RollupDay row is locked
 first, so two workers rolling up the same day one after the other give the same rows, never
@@ -23,10 +24,11 @@ from django.utils import timezone
 
 from bankservice.core.measures import DIMENSIONS
 
-from .models import SCALAR_FIELDS, DayRollup, HourRollup, RollupDay
+from .models import SCALAR_FIELDS, DayRollup, HourRollup, RollupDay, StaffDayRollup
 from .selectors import STAGES, add_sparse
 
 ROLLUP_DAYS_BACK = 8
+COLUMNS = {"branch": "branch_id", "staff": "staff_id"}  # dimension -> rollup column
 
 
 def _rows_for(day: dt.date) -> list[dict]:
@@ -61,26 +63,23 @@ def rollup_day(day: dt.date, *, now: dt.datetime | None = None) -> int:
         marker, _created = RollupDay.objects.get_or_create(day=day, defaults={"rolled_up_at": now})
         marker = RollupDay.objects.select_for_update().get(pk=marker.pk)
         rows = _rows_for(day)
-        DayRollup.objects.filter(day=day).delete()
-        HourRollup.objects.filter(day=day).delete()
-        days = [
-            DayRollup(day=day, branch_id=branch, service=service, staff_id=staff, **fields)
-            for (branch, service, staff), measures in _grouped(
-                rows, ("branch", "service", "staff")
-            ).items()
-            for fields in [_rollup_fields(measures)]
-        ]
-        hours = [
-            HourRollup(day=day, hour=hour, branch_id=branch, service=service, **fields)
-            for (hour, branch, service), measures in _grouped(
-                rows, ("hour", "branch", "service")
-            ).items()
-            for fields in [_rollup_fields(measures)]
-        ]
-        DayRollup.objects.bulk_create(days, batch_size=2000)
-        HourRollup.objects.bulk_create(hours, batch_size=2000)
+        grains = (
+            (DayRollup, ("branch", "service")),
+            (StaffDayRollup, ("branch", "service", "staff")),
+            (HourRollup, ("hour", "branch", "service")),
+        )
+        written = 0
+        for model, key_names in grains:
+            model.objects.filter(day=day).delete()
+            columns = [COLUMNS.get(name, name) for name in key_names]
+            new_rows = [
+                model(day=day, **dict(zip(columns, key, strict=True)), **_rollup_fields(measures))
+                for key, measures in _grouped(rows, key_names).items()
+            ]
+            model.objects.bulk_create(new_rows, batch_size=2000)
+            written += len(new_rows)
         marker.rolled_up_at = now
-        marker.rows = len(days) + len(hours)
+        marker.rows = written
         marker.save(update_fields=["rolled_up_at", "rows"])
     return marker.rows
 

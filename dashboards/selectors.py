@@ -30,7 +30,7 @@ from reception import kpi_selectors as reception_measures
 from transactions import kpi_selectors as transactions_measures
 
 from . import kpis
-from .models import SCALAR_FIELDS, DayRollup, HourRollup
+from .models import SCALAR_FIELDS, DayRollup, HourRollup, StaffDayRollup
 
 VIEW_KPIS = "dashboards.view_kpis"
 VIEW_STAFF = "dashboards.view_staff_performance"
@@ -110,7 +110,12 @@ def add_sparse(total: dict, row: dict) -> None:
 
 
 def _from_rollups(by, branch_ids, *, start, end, service, staff, histograms) -> dict:
-    model = HourRollup if "hour" in by else DayRollup
+    if "hour" in by:
+        model = HourRollup
+    elif "staff" in by or staff is not None:
+        model = StaffDayRollup
+    else:
+        model = DayRollup
     rows = model.objects.using(database()).filter(branch_id__in=branch_ids, day__gte=start)
     rows = rows.filter(day__lte=end)
     if service is not None:

@@ -6,7 +6,8 @@ import datetime as dt
 import pytest
 
 from bankservice.branches.models import Role
-from dashboards.models import DayRollup, HourRollup
+from dashboards.models import HourRollup
+from tests.dashboards.rollup_rows import day_rollup
 from tests.reception.factories import CounterFactory, ServiceTypeFactory
 
 EVALUATION = "/api/v1/evaluation"
@@ -23,9 +24,7 @@ def rollups(branch_a, branch_b):
         (branch_a, dt.date(2026, 3, 9), 18),
         (branch_b, dt.date(2026, 3, 9), 10),
     ):
-        DayRollup.objects.create(
-            day=day, branch=branch, service="cash", tickets_called=20, within_target=within
-        )
+        day_rollup(day=day, branch=branch, service="cash", tickets_called=20, within_target=within)
 
 
 @pytest.fixture

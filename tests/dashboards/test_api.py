@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from bankservice.branches.models import Role
-from dashboards.models import DayRollup
+from tests.dashboards.rollup_rows import day_rollup
 
 MON = dt.date(2026, 3, 2)
 URL = "/api/v1/kpis"
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def rollups(branch_a, branch_b, teller):
-    DayRollup.objects.create(
+    day_rollup(
         day=MON,
         branch=branch_a,
         service="cash",
@@ -27,7 +27,7 @@ def rollups(branch_a, branch_b, teller):
         within_target=6,
         served=8,
     )
-    DayRollup.objects.create(
+    day_rollup(
         day=MON + dt.timedelta(days=1),
         branch=branch_b,
         service="cash",

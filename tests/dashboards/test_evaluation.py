@@ -12,7 +12,7 @@ from django.urls import reverse
 from bankservice.branches.models import Role
 from dashboards import evaluation
 from dashboards.evaluation import Group, compare, evaluate, group_measures
-from dashboards.models import DayRollup
+from tests.dashboards.rollup_rows import day_rollup
 
 BEFORE = (dt.date(2026, 3, 2), dt.date(2026, 3, 8))
 AFTER = (dt.date(2026, 3, 9), dt.date(2026, 3, 15))
@@ -22,9 +22,7 @@ PAGE = "/dashboards/evaluation/"
 def day_row(branch, day, *, wait=None, service="cash", **measures):
     """A DayRollup; `wait` = {bucket: count} (a ticket in bucket b waited b*30 to b*30+30 s)."""
     histograms = {"wait_histogram": {str(k): v for k, v in wait.items()}} if wait else {}
-    return DayRollup.objects.create(
-        day=day, branch=branch, service=service, histograms=histograms, **measures
-    )
+    return day_rollup(day=day, branch=branch, service=service, histograms=histograms, **measures)
 
 
 @pytest.fixture

@@ -273,7 +273,7 @@ def test_the_query_count_does_not_grow_with_branches(
 
 
 # Session and user (2), the scope (2: memberships, the region's branches), picker branches and
-# regions (2), the figures' branches (1), queues (2), counters (1), kpi_table (reception:
-# tickets 1 + counter events 2 + counters 1; the other stages' raw measures), deadlines (1),
-# rules (1), firings (1).
-QUERIES = 35
+# regions (2), the figures' branches (1), queues (2), counters (1), branch_kpis (the time
+# zones 1; reception: tickets 1 + counter events 2 + counters 1; the other stages' raw
+# measures), deadlines (1), rules (1), firings (1).
+QUERIES = 34

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from bankservice.branches.models import Role
 from dashboards import kpis
-from dashboards.models import DayRollup, RollupDay
+from dashboards.models import RollupDay
+from tests.dashboards.rollup_rows import day_rollup
 from tests.factories import BranchFactory, UserFactory
 
 OVERVIEW = reverse("dashboards:overview")
@@ -29,7 +30,7 @@ PERIOD = {"start": "2026-11-01", "end": "2026-11-30"}
 
 
 def day_row(branch, day=D1, service="cash", staff=None, histograms=None, **measures):
-    return DayRollup.objects.create(
+    return day_rollup(
         day=day,
         branch=branch,
         service=service,

@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 
 from bankservice.branches.models import Role
-from dashboards.models import DayRollup
 from dashboards.performance import staff_performance
+from tests.dashboards.rollup_rows import day_rollup
 
 MON = dt.date(2026, 3, 2)
 SUN = MON + dt.timedelta(days=6)
@@ -20,9 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _row(branch, staff, service="cash", day=MON, **measures):
-    return DayRollup.objects.create(
-        day=day, branch=branch, service=service, staff=staff, **measures
-    )
+    return day_rollup(day=day, branch=branch, service=service, staff=staff, **measures)
 
 
 def _named(user, first, last):

@@ -14,7 +14,7 @@ from django.utils import translation
 from bankservice.branches.models import Role
 from bankservice.events.models import Event
 from dashboards import report_pdf
-from dashboards.models import DayRollup
+from tests.dashboards.rollup_rows import day_rollup
 
 pytestmark = pytest.mark.django_db
 URL = "dashboards:monthly_report"
@@ -25,7 +25,7 @@ def rollups(branch_a, branch_b):
     # October 2026 at A: cash on the 5th (10 issued, 8 called waiting 300 s each, 6 in time,
     # 2 left; 8 served at 240 s; 4 answers summing 18), loans on the 20th (2 issued and called
     # at 600 s, 2 served at 900 s).
-    DayRollup.objects.create(
+    day_rollup(
         day=dt.date(2026, 10, 5),
         branch=branch_a,
         service="cash",
@@ -39,7 +39,7 @@ def rollups(branch_a, branch_b):
         csat_answers=4,
         csat_sum=18,
     )
-    DayRollup.objects.create(
+    day_rollup(
         day=dt.date(2026, 10, 20),
         branch=branch_a,
         service="loans",
@@ -51,7 +51,7 @@ def rollups(branch_a, branch_b):
         service_seconds=1800,
     )
     # September at A: 5 cash, waiting 240 s each, all in time, served at 300 s; no surveys.
-    DayRollup.objects.create(
+    day_rollup(
         day=dt.date(2026, 9, 10),
         branch=branch_a,
         service="cash",
@@ -63,7 +63,7 @@ def rollups(branch_a, branch_b):
         service_seconds=1500,
     )
     # Branch B in October: never in A's report.
-    DayRollup.objects.create(
+    day_rollup(
         day=dt.date(2026, 10, 5), branch=branch_b, service="cash", tickets_issued=500, served=400
     )
 

@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied
 
 from bankservice.branches.models import Role
 from bankservice.core.measures import bucket
-from dashboards.models import DayRollup, HourRollup
+from dashboards.models import HourRollup
 from dashboards.selectors import kpi_table, measure_table, scope_branch_ids
+from tests.dashboards.rollup_rows import day_rollup
 
 MON = dt.date(2026, 3, 2)  # a Monday
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def _day(branch, day=MON, service="cash", staff=None, waits=(), **measures):
     histogram = {}
     for wait in waits:
         histogram[str(bucket(wait))] = histogram.get(str(bucket(wait)), 0) + 1
-    return DayRollup.objects.create(
+    return day_rollup(
         day=day,
         branch=branch,
         service=service,

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bankservice.branches.models import Role
-from dashboards.models import DayRollup, HourRollup
+from dashboards.models import HourRollup
+from tests.dashboards.rollup_rows import day_rollup
 from tests.reception.factories import CounterFactory, ServiceTypeFactory
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +33,7 @@ def figures(branch_a, make_staff):
         (dt.date(2026, 3, 2), {"10": 100, "20": 100}, 93_000, 100),
         (dt.date(2026, 3, 9), {"2": 100, "10": 100}, 39_000, 180),
     ):
-        DayRollup.objects.create(
+        day_rollup(
             day=day,
             branch=branch_a,
             service="cash",

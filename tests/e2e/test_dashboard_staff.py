@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from bankservice.branches.models import Role
-from dashboards.models import DayRollup
+from tests.dashboards.rollup_rows import day_rollup
 
 pytestmark = pytest.mark.e2e
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
@@ -37,7 +37,7 @@ def staff_figures(branch_a, make_staff):
         (bob, "cash", 5, 900, 1, 5),
     ]
     for person, service, served, seconds, answers, total in rows:
-        DayRollup.objects.create(
+        day_rollup(
             day=day,
             branch=branch_a,
             service=service,

@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from bankservice.branches.models import Role
-from dashboards.models import DayRollup
+from tests.dashboards.rollup_rows import day_rollup
 from tests.factories import BranchFactory
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def rollups(region):
     first, second = today - dt.timedelta(days=2), today - dt.timedelta(days=1)
     branch_a = BranchFactory(code="a01", name="Branch A", region=region)
     branch_b = BranchFactory(code="b01", name="Branch B", region=region)
-    DayRollup.objects.create(
+    day_rollup(
         day=first,
         branch=branch_a,
         service="cash",
@@ -40,7 +40,7 @@ def rollups(region):
         tickets_called=8,
         wait_seconds=800,
     )
-    DayRollup.objects.create(
+    day_rollup(
         day=second,
         branch=branch_a,
         service="loans",
@@ -48,7 +48,7 @@ def rollups(region):
         tickets_called=2,
         wait_seconds=60,
     )
-    DayRollup.objects.create(
+    day_rollup(
         day=first,
         branch=branch_b,
         service="cash",
