@@ -17,9 +17,8 @@ import math
 from django import forms
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from bankservice.branches.models import Branch
 from bankservice.core.decorators import require_perm
@@ -43,7 +42,7 @@ def show_value(value, unit: str) -> str:
     if value is None:
         return "—"
     if unit == "seconds":
-        return _t("%(minutes).1f min") % {"minutes": value / 60}
+        return gettext("%(minutes).1f min") % {"minutes": value / 60}
     if unit == "share":
         return f"{value * 100:.1f}%"
     return f"{value:.2f}"
@@ -53,9 +52,9 @@ def show_change(value, unit: str) -> str:
     if value is None:
         return "—"
     if unit == "seconds":
-        return _t("%(minutes)+.1f min") % {"minutes": value / 60}
+        return gettext("%(minutes)+.1f min") % {"minutes": value / 60}
     if unit == "share":
-        return _t("%(points)+.1f pp") % {"points": value * 100}
+        return gettext("%(points)+.1f pp") % {"points": value * 100}
     return f"{value:+.2f}"
 
 
@@ -327,8 +326,8 @@ class StaffingForm(forms.Form):
 
 def _wait(seconds) -> str:
     if seconds is None or math.isinf(seconds):
-        return _t("never empties")
-    return _t("%(minutes).1f min") % {"minutes": seconds / 60}
+        return gettext("never empties")
+    return gettext("%(minutes).1f min") % {"minutes": seconds / 60}
 
 
 STAFFING_HEADERS = (
@@ -414,7 +413,7 @@ def staffing_view(request):
             "planned": result.counter_hours_planned,
             "missing": result.hours_missing,
             "level": f"{level * 100:.1f}%" if level is not None else "—",
-            "handle": _t("%(minutes).1f min") % {"minutes": result.handle_seconds / 60},
+            "handle": gettext("%(minutes).1f min") % {"minutes": result.handle_seconds / 60},
         }
     return render(
         request,
