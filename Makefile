@@ -30,6 +30,7 @@ check: $(VENV)/.installed-dev ## Fast static checks, for every commit
 	DEBUG=false SECRET_KEY=check-deploy-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ \
 		ALLOWED_HOSTS=desk.bank.example $(MANAGE) check --deploy --fail-level WARNING
 	DEBUG=true $(MANAGE) makemigrations --check --dry-run
+	$(BIN)/python scripts/audit_deps.py
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

@@ -23,6 +23,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"  # noqa: S105
+# Rotating SECRET_KEY: put the old key here for a while (sessions, password-reset links and
+# signed tokens made with it stay valid), then remove it.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -42,6 +45,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # The shared kernel.
     "bankservice.core",
     "bankservice.branches",
@@ -60,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "bankservice.core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -67,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "bankservice.core.middleware.SessionLifetimeMiddleware",
+    "bankservice.core.security_middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -151,6 +158,13 @@ if REDIS_URL:
             "BACKEND": "bankservice.core.cache.KeptClientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="bankservice"),
+            # A Redis outage must cost a request little: short timeouts, then the backend skips
+            # Redis for a few seconds (reads miss, writes do nothing; bankservice/core/cache.py).
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.25),
+                "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.5),
+                "outage_retry_seconds": env.float("CACHE_OUTAGE_RETRY_SECONDS", default=5),
+            },
         }
     }
 else:
@@ -280,10 +294,20 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "bankservice.core.api_errors.exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["bankservice.core.api_renderers.ConditionalJSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "bankservice.core.api_throttling.ApiClientRateThrottle",
+        "bankservice.core.api_throttling.StaffRateThrottle",
+        "bankservice.core.api_throttling.AnonymousRateThrottle",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# API rate limits ("<n>/<s|min|h|day>", empty: off), counted in the shared cache per API client,
+# per member of staff, and per address without credentials (docs/api.md).
+API_RATE_CLIENT = env.str("API_RATE_CLIENT", default="1200/min")
+API_RATE_USER = env.str("API_RATE_USER", default="600/min")
+API_RATE_ANON = env.str("API_RATE_ANON", default="60/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bank branch service desk API",
     "DESCRIPTION": (
@@ -298,6 +322,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents its error responses (400/401/403/404/429) with their bodies.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "bankservice.core.api_schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         # Consultations and appointments both have a "channel", with different choices.
         "ConsultationChannelEnum": "consultation.models.Channel",
@@ -630,14 +659,35 @@ ASSISTANT_MIN_CONFIDENCE = env.float("ASSISTANT_MIN_CONFIDENCE", default=0.4)
 ASSISTANT_API_RATE = env.str("ASSISTANT_API_RATE", default="120/min") or None
 
 # --- Logging: one line per record on stderr; the audit logger is never silenced.
+# Personal data (national IDs, phones, e-mail, card numbers) is masked on every handler
+# (bankservice/core/logging.py). Django's own loggers write through the same handlers.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "mask_personal_data": {"()": "bankservice.core.logging.PersonalDataFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_personal_data"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "mask_personal_data"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx logs every webhook and SMS request at INFO.
-    "loggers": {"axes": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": ["console", "mail_admins"], "level": "INFO", "propagate": False},
+        # httpx logs every webhook and SMS request at INFO.
+        "axes": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+    },
 }
 
 # --- Product settings.

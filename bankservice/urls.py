@@ -31,6 +31,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("bankservice.core.security_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("bankservice.customers.urls")),
     path("branches/", include("bankservice.branches.urls")),
@@ -42,6 +43,7 @@ urlpatterns = [
     path("care/", include("care.urls")),
     path("dashboards/", include("dashboards.urls")),
     path("notify/", include("bankservice.notify.urls")),
+    path("settings/api-clients/", include("bankservice.core.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     # Stage apps route their own resources (the kernel never imports a stage app).
@@ -59,3 +61,8 @@ urlpatterns = [
     path("", include("care.survey_public_urls")),
     path("", include("care.campaign_public_urls")),
 ]
+
+# JSON under /api/, the usual pages elsewhere.
+handler400 = "bankservice.core.api_errors.bad_request"
+handler404 = "bankservice.core.api_errors.not_found"
+handler500 = "bankservice.core.api_errors.server_error"

@@ -24,9 +24,12 @@ from rest_framework.routers import DefaultRouter
 from bankservice.branches.models import Branch
 from bankservice.branches.scope import can_act_at
 from bankservice.core.api_errors import DetailSerializer
+from bankservice.core.api_filters import IsoDateTimeFilter
+from bankservice.core.api_pagination import cursor_by
 from bankservice.core.api_permissions import StaffOnlyActionPermissions, required_perm
 from bankservice.core.idempotency import idempotent
 from bankservice.core.masking import mask_phone
+from bankservice.customers.services import pii_shown
 
 from . import campaign_api, services, survey_api
 from .forms import NOTE_MAX, OUTCOME_MAX
@@ -50,6 +53,7 @@ BY_STAFF = gettext_lazy(
 
 class RuleSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True, help_text="In the caller's language.")
+    match_code = serializers.CharField(read_only=True, help_text="Empty: any code.")
 
     class Meta:
         model = FollowUpRule
@@ -146,7 +150,16 @@ class CallbackSerializer(serializers.ModelSerializer):
         reveal = request is not None and can_act_at(
             request.user, REVEAL_PERM, callback.customer.home_branch_id
         )
-        return phone if reveal else mask_phone(phone)
+        if not reveal:
+            return mask_phone(phone)
+        pii_shown(
+            request,
+            fields=["phone"] if phone else [],
+            subject=callback,
+            branch=callback.branch,
+            customer=callback.customer,
+        )
+        return phone
 
 
 class CallbackDetailSerializer(CallbackSerializer):
@@ -191,7 +204,7 @@ class CallbackFilter(django_filters.FilterSet):
         choices=CallbackStatus.choices, distinct=False, label=gettext_lazy("Status")
     )
     branch = django_filters.CharFilter(method="filter_branch", label=gettext_lazy("Branch code"))
-    due_before = django_filters.IsoDateTimeFilter(
+    due_before = IsoDateTimeFilter(
         field_name="due_at", lookup_expr="lt", label=gettext_lazy("Due before")
     )
 
@@ -214,6 +227,7 @@ class CallbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     scope for that step first (another branch's callback: 404)."""
 
     queryset = Callback.objects.all()
+    pagination_class = cursor_by("due_at", "priority", "id")
     serializer_class = CallbackDetailSerializer
     filterset_class = CallbackFilter
     permission_classes = [StaffOnlyActionPermissions]

@@ -39,6 +39,7 @@ DRY_RUN_MAX = 1000
 class CampaignSerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     branches = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    reason_code = serializers.CharField(read_only=True, help_text="May be empty.")
 
     class Meta:
         model = Campaign

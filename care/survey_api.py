@@ -17,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from bankservice.branches.models import Branch
+from bankservice.core.api_filters import IsoDateTimeFilter
+from bankservice.core.api_pagination import cursor_by
 from bankservice.core.api_permissions import ScopedModelPermissions
 
 from .models import Survey, SurveyRule
@@ -34,6 +36,7 @@ RULE_PERM = "care.view_surveyrule"
 
 class SurveyRuleSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True, help_text="In the caller's language.")
+    match_code = serializers.CharField(read_only=True, help_text="Empty: any code.")
 
     class Meta:
         model = SurveyRule
@@ -135,10 +138,10 @@ class SurveySerializer(serializers.ModelSerializer):
 
 class SurveyFilter(django_filters.FilterSet):
     branch = django_filters.CharFilter(method="filter_branch", label=gettext_lazy("Branch code"))
-    since = django_filters.IsoDateTimeFilter(
+    since = IsoDateTimeFilter(
         field_name="sent_at", lookup_expr="gte", label=gettext_lazy("Sent at or after")
     )
-    until = django_filters.IsoDateTimeFilter(
+    until = IsoDateTimeFilter(
         field_name="sent_at", lookup_expr="lt", label=gettext_lazy("Sent before")
     )
     trigger = django_filters.ChoiceFilter(choices=SURVEY_TRIGGERS, label=gettext_lazy("About"))
@@ -173,6 +176,7 @@ class SurveyViewSet(viewsets.ReadOnlyModelViewSet):
     """Survey results (read only): answering is the customer's, through the survey link."""
 
     queryset = Survey.objects.all()
+    pagination_class = cursor_by("-sent_at", "-id")
     serializer_class = SurveySerializer
     filterset_class = SurveyFilter
     permission_classes = [ScopedModelPermissions]

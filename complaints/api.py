@@ -32,11 +32,11 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from bankservice.branches.models import Branch
-from bankservice.branches.scope import can_act_at
 from bankservice.core.api_errors import DetailSerializer
+from bankservice.core.api_filters import IsoDateTimeFilter
+from bankservice.core.api_pagination import CursorPagination
 from bankservice.core.api_permissions import StaffOnlyActionPermissions, required_perm
 from bankservice.core.idempotency import idempotent
-from bankservice.core.masking import mask_email, mask_phone
 from bankservice.customers.models import Product
 from bankservice.customers.selectors import customer_list
 
@@ -64,22 +64,17 @@ from .selectors import (
     letter_list,
     overdue,
 )
+from .views import complainant_shown
 
 ADD_PERM = "complaints.add_complaint"
 HANDLE_PERM = "complaints.handle_complaint"
 ASSIGN_PERM = "complaints.assign_complaint"
 APPROVE_PERM = "complaints.approve_extension"
-REVEAL_PERM = "customers.reveal_pii"
 BY_STAFF = gettext_lazy(
     "Complaints are handled by members of staff, not with an API key: only reading and intake "
     "are open to API keys."
 )
 User = get_user_model()
-
-
-def _may_reveal(serializer, branch_id: int) -> bool:
-    request = serializer.context.get("request")
-    return request is not None and can_act_at(request.user, REVEAL_PERM, branch_id)
 
 
 # --- Configuration (read) ---------------------------------------------------------------------
@@ -262,13 +257,18 @@ class ComplaintSerializer(serializers.ModelSerializer):
     def get_complainant(self, complaint: Complaint) -> str:
         return complaint.customer.full_name if complaint.customer_id else complaint.contact_name
 
+    def _who(self, complaint: Complaint) -> dict:
+        # Once per complaint for both fields: one audit event when they are shown in full.
+        shown = self.__dict__.setdefault("_shown", {})
+        if complaint.pk not in shown:
+            shown[complaint.pk] = complainant_shown(self.context.get("request"), complaint)
+        return shown[complaint.pk]
+
     def get_contact_phone(self, complaint: Complaint) -> str:
-        phone = complaint.customer.phone if complaint.customer_id else complaint.contact_phone
-        return phone if _may_reveal(self, complaint.branch_id) else mask_phone(phone)
+        return self._who(complaint)["phone"]
 
     def get_contact_email(self, complaint: Complaint) -> str:
-        email = complaint.customer.email if complaint.customer_id else complaint.contact_email
-        return email if _may_reveal(self, complaint.branch_id) else mask_email(email)
+        return self._who(complaint)["email"]
 
 
 class ClockSerializer(serializers.Serializer):
@@ -629,10 +629,10 @@ class ComplaintFilter(django_filters.FilterSet):
     category = django_filters.CharFilter(method="filter_code", label=gettext_lazy("Category code"))
     channel = django_filters.ChoiceFilter(choices=Channel.choices, label=gettext_lazy("Channel"))
     product = django_filters.CharFilter(method="filter_code", label=gettext_lazy("Product code"))
-    received_after = django_filters.IsoDateTimeFilter(
+    received_after = IsoDateTimeFilter(
         field_name="received_at", lookup_expr="gte", label=gettext_lazy("Received at or after")
     )
-    received_before = django_filters.IsoDateTimeFilter(
+    received_before = IsoDateTimeFilter(
         field_name="received_at", lookup_expr="lt", label=gettext_lazy("Received before")
     )
     assigned_to = django_filters.NumberFilter(
@@ -689,6 +689,7 @@ class ComplaintViewSet(
     the caller's scope for that step first (another branch's complaint: 404)."""
 
     queryset = Complaint.objects.all()
+    pagination_class = CursorPagination
     serializer_class = ComplaintDetailSerializer
     filterset_class = ComplaintFilter
     permission_classes = [StaffOnlyActionPermissions]
@@ -992,6 +993,7 @@ class ExtensionViewSet(viewsets.ReadOnlyModelViewSet):
     """Extensions asked for; one waiting for approval is decided here by a higher level."""
 
     queryset = ComplaintExtension.objects.all()
+    pagination_class = CursorPagination
     serializer_class = ExtensionSerializer
     permission_classes = [StaffOnlyActionPermissions]
     staff_actions = {"decide"}
@@ -1035,6 +1037,7 @@ class LetterFilter(django_filters.FilterSet):
 )
 class LetterViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Letter.objects.all()
+    pagination_class = CursorPagination
     filterset_class = LetterFilter
     lookup_value_regex = r"\d+"
 
@@ -1118,6 +1121,7 @@ class ActionViewSet(
     """Measures against a root cause, with an owner and a due date, tracked to closure."""
 
     queryset = CorrectiveAction.objects.all()
+    pagination_class = CursorPagination
     serializer_class = ActionSerializer
     filterset_class = ActionFilter
     permission_classes = [StaffOnlyActionPermissions]

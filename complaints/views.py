@@ -29,6 +29,7 @@ from bankservice.core.decorators import require_perm
 from bankservice.core.errors import DomainError
 from bankservice.core.masking import mask_email, mask_phone
 from bankservice.core.uploads import INLINE_TYPES
+from bankservice.customers.services import pii_shown
 from bankservice.sla.models import Deadline, DeadlineState
 
 from . import corrective, services
@@ -102,16 +103,25 @@ def access_complaint(user, complaint_id: int, perm: str = VIEW_PERM):
     return complaint
 
 
-def complainant_shown(complaint, *, reveal: bool) -> dict[str, str]:
-    """The complainant's name, phone and e-mail (a customer's or a contact's), the phone and
-    e-mail masked unless `reveal` (customers.reveal_pii at the complaint's branch)."""
+def complainant_shown(request, complaint) -> dict[str, str]:
+    """The complainant's name, phone and e-mail (a customer's or a contact's) for a page or the
+    API: the phone and e-mail masked unless the user holds customers.reveal_pii at the
+    complaint's branch, and then the look is audited."""
     if complaint.customer_id is not None:
         customer = complaint.customer
         name, phone, email = customer.full_name, customer.phone, customer.email
     else:
         name = complaint.contact_name
         phone, email = complaint.contact_phone, complaint.contact_email
-    if not reveal:
+    if request is not None and can_act_at(request.user, REVEAL_PERM, complaint.branch_id):
+        pii_shown(
+            request,
+            fields=[f for f, value in (("phone", phone), ("email", email)) if value],
+            subject=complaint,
+            branch=complaint.branch,
+            customer=complaint.customer,
+        )
+    else:
         phone, email = mask_phone(phone), mask_email(email)
     return {"name": name, "phone": phone, "email": email}
 
@@ -578,9 +588,7 @@ def _render_detail(request, complaint, *, bound=None, status=200):
         )
     context = {
         "complaint": complaint,
-        "who": complainant_shown(
-            complaint, reveal=can_act_at(user, REVEAL_PERM, complaint.branch_id)
-        ),
+        "who": complainant_shown(request, complaint),
         "clocks": clock_rows(complaint, pack_clocks, deadlines, now),
         "letters": list(complaint.letters.order_by("created_at", "id")),
         "notes": list(complaint.notes.select_related("author")),

@@ -16,15 +16,16 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from bankservice.branches.models import Branch
-from bankservice.branches.scope import can_act_at
 from bankservice.core.api_errors import DetailSerializer
+from bankservice.core.api_pagination import CursorPagination
 from bankservice.core.api_permissions import StaffOnlyActionPermissions
+from bankservice.core.idempotency import idempotent
 from bankservice.customers.models import Customer, Product
 from bankservice.customers.selectors import customer_list
 
 from .filters import ConsultationFilter
 from .models import Article, Category, Channel, Consultation, Outcome
-from .selectors import REVEAL_PERM, consultation_detail_list, contact_shown
+from .selectors import consultation_detail_list, contact_shown
 from .services import (
     CHANGE_PERM,
     START_PERM,
@@ -73,6 +74,7 @@ class ConsultationSerializer(serializers.ModelSerializer):
             "products",
             "articles",
             "notes",
+            "version",
             "outcome",
             "outcome_note",
             "referred_to",
@@ -87,11 +89,7 @@ class ConsultationSerializer(serializers.ModelSerializer):
         # Once per consultation for the three fields.
         shown = self.__dict__.setdefault("_shown", {})
         if consultation.pk not in shown:
-            request = self.context.get("request")
-            reveal = request is not None and can_act_at(
-                request.user, REVEAL_PERM, consultation.branch_id
-            )
-            shown[consultation.pk] = contact_shown(consultation, reveal=reveal)
+            shown[consultation.pk] = contact_shown(self.context.get("request"), consultation)
         return shown[consultation.pk]
 
     def get_name(self, consultation: Consultation) -> str:
@@ -164,6 +162,12 @@ class ConsultationUpdateSerializer(serializers.Serializer):
         queryset=Article.objects.filter(published__isnull=False, is_archived=False),
         help_text="Ids of published knowledge articles used to answer.",
     )
+    version = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="The version this change starts from (as read); a consultation changed since "
+        "is refused with 409 and nothing is saved. Omitted: no check.",
+    )
 
 
 class ConsultationCloseSerializer(serializers.Serializer):
@@ -194,6 +198,7 @@ class ConsultationViewSet(
     """Consultations: what customers asked, which articles answered them and what came of it."""
 
     queryset = Consultation.objects.all()
+    pagination_class = CursorPagination
     serializer_class = ConsultationSerializer
     filterset_class = ConsultationFilter
     permission_classes = [StaffOnlyActionPermissions]
@@ -219,6 +224,7 @@ class ConsultationViewSet(
         responses={201: ConsultationSerializer, 409: CONFLICT},
         description="Start a consultation: from the ticket you serve, or by phone, chat, video.",
     )
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = ConsultationCreateSerializer(
             data=request.data, context=self.get_serializer_context()
@@ -247,8 +253,12 @@ class ConsultationViewSet(
         consultation = self.get_object()
         serializer = ConsultationUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
         consultation = consultation_update(
-            actor=request.user, consultation=consultation, data=serializer.validated_data
+            actor=request.user,
+            consultation=consultation,
+            data=data,
+            version=data.pop("version", None),
         )
         return self._answer(consultation)
 
@@ -258,6 +268,7 @@ class ConsultationViewSet(
         description="Close with an outcome; processing, follow-up and complaint hand the "
         "customer on to that stage (`handoff_status`), advisor refers to another advisor.",
     )
+    @idempotent
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         consultation = self.get_object()

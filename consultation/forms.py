@@ -64,6 +64,9 @@ class ConsultationForm(forms.Form):
         required=False,
         max_length=8000,
     )
+    # The version the form was filled from; the service refuses the save if it moved on
+    # (the page always carries it; a post without it is not checked, as in the API).
+    version = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
 
 
 class CloseForm(forms.Form):

@@ -390,6 +390,9 @@ class Consultation(models.Model):
     handoff_error = models.CharField(max_length=300, blank=True)
     started_at = models.DateTimeField(_("started"))
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    # Bumped by every change of what was asked and answered; an edit made from an older copy
+    # (the advisor and a branch manager both editing) is refused (optimistic check).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_branch_field = "branch_id"

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bankservice.branches.models import Role, StaffMembership
 from bankservice.branches.scope import can_act_at
@@ -35,6 +36,11 @@ REMOTE_CHANNELS = (Channel.PHONE, Channel.CHAT, Channel.VIDEO)
 # Outcomes whose next step another stage creates (consultation/handoffs.py).
 HANDOFF_OUTCOMES = (Outcome.PROCESSING, Outcome.FOLLOW_UP, Outcome.COMPLAINT)
 UPDATABLE_FIELDS = ("question", "notes", "topics", "products", "articles")
+
+
+STALE = gettext_lazy(
+    "Someone else changed this consultation meanwhile; reload it and make your change again."
+)
 
 
 class NotOpen(Conflict):
@@ -203,22 +209,27 @@ def _codes(queryset) -> list[str]:
     return sorted(queryset.values_list("code", flat=True))
 
 
-def consultation_update(*, actor, consultation: Consultation | int, data: dict) -> Consultation:
+def consultation_update(
+    *, actor, consultation: Consultation | int, data: dict, version: int | None = None
+) -> Consultation:
     """Change what was asked and answered: `data` holds any of question, notes (text) and
     topics, products, articles (lists of objects, replacing the current ones). Articles newly
-    attached count as used; only published, unarchived articles may be attached."""
+    attached count as used; only published, unarchived articles may be attached. `version`,
+    when given, is the version the editor started from: a consultation changed since is
+    refused (Conflict on "version") rather than overwritten with the older values."""
     unknown = set(data) - set(UPDATABLE_FIELDS)
     if unknown:
         raise BadInput(_("This cannot be changed here."), field=sorted(unknown)[0])
     with transaction.atomic():
         consultation = _lock_to_change(actor, consultation)
+        if version is not None and version != consultation.version:
+            raise Conflict(STALE, field="version")
         changed = []
         for field in ("question", "notes"):
             if field in data and data[field].strip() != getattr(consultation, field):
                 setattr(consultation, field, data[field].strip())
                 changed.append(field)
-        if changed:
-            consultation.save(update_fields=changed)
+        text_changed = list(changed)
         for field in ("topics", "products"):
             if field in data:
                 new = {obj.pk for obj in data[field]}
@@ -240,6 +251,8 @@ def consultation_update(*, actor, consultation: Consultation | int, data: dict) 
                 if attached:
                     articles_record_use(article_ids=attached)
         if changed:
+            consultation.version += 1
+            consultation.save(update_fields=[*text_changed, "version"])
             _event(
                 "updated",
                 actor,

@@ -28,7 +28,6 @@ from .forms import CloseForm, ConsultationForm, StartForm
 from .handoffs import handoff_retry
 from .models import Article, ConsultationStatus, HandoffStatus
 from .selectors import (
-    REVEAL_PERM,
     consultation_advisors,
     consultation_detail_list,
     consultation_history,
@@ -65,10 +64,10 @@ def access_consultation(user, consultation_id: int, perm: str = VIEW_PERM):
     return consultation
 
 
-def _with_contact(user, consultations) -> list:
+def _with_contact(request, consultations) -> list:
     rows = list(consultations)
     for row in rows:
-        row.who = contact_shown(row, reveal=can_act_at(user, REVEAL_PERM, row.branch_id))
+        row.who = contact_shown(request, row)
     return rows
 
 
@@ -83,14 +82,14 @@ def consultation_list_view(request):
     page = Paginator(rows.order_by("-started_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    page.object_list = _with_contact(user, page.object_list)
+    page.object_list = _with_contact(request, page.object_list)
     return render(
         request,
         "consultation/list.html",
         {
             "filter": filterset,
             "page": page,
-            "mine": _with_contact(user, my_open_consultations(principal=user)),
+            "mine": _with_contact(request, my_open_consultations(principal=user)),
             "advisors": consultation_advisors(principal=user),
             "can_start": has_perm(user, START_PERM),
         },
@@ -185,9 +184,7 @@ def _render_detail(request, consultation, *, form=None, close_form=None, status=
     editable = _editable(user, consultation)
     context = {
         **_search(request, consultation, editable=editable),
-        "who": contact_shown(
-            consultation, reveal=can_act_at(user, REVEAL_PERM, consultation.branch_id)
-        ),
+        "who": contact_shown(request, consultation),
         "journey": consultation_journey(principal=user, consultation=consultation),
         "history": consultation_history(consultation=consultation),
         "editable": editable,
@@ -203,6 +200,7 @@ def _render_detail(request, consultation, *, form=None, close_form=None, status=
                 "notes": consultation.notes,
                 "topics": list(consultation.topics.all()),
                 "products": list(consultation.products.all()),
+                "version": consultation.version,
             }
         )
         context["close_form"] = close_form or CloseForm(consultation=consultation)
@@ -234,9 +232,13 @@ def consultation_edit(request, consultation_id: int):
     consultation = access_consultation(request.user, consultation_id, CHANGE_PERM)
     form = ConsultationForm(request.POST)
     if form.is_valid():
+        data = dict(form.cleaned_data)
         try:
             consultation_update(
-                actor=request.user, consultation=consultation, data=form.cleaned_data
+                actor=request.user,
+                consultation=consultation,
+                data=data,
+                version=data.pop("version"),
             )
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)

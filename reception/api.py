@@ -18,7 +18,9 @@ from rest_framework.routers import DefaultRouter
 
 from bankservice.branches.models import Branch
 from bankservice.core.api_errors import DetailSerializer
+from bankservice.core.api_pagination import CursorPagination
 from bankservice.core.api_permissions import StaffOnlyActionPermissions
+from bankservice.core.idempotency import idempotent
 from bankservice.customers.models import Customer
 from bankservice.customers.selectors import customer_list
 from bankservice.customers.validators import normalize_phone
@@ -154,6 +156,7 @@ class ServiceTypeViewSet(
             "branch__code", "sort_order", "code"
         )
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -401,6 +404,7 @@ class TicketViewSet(
     is then the one read of the ticket (scoped to the caller's branches: 404 otherwise)."""
 
     queryset = Ticket.objects.all()
+    pagination_class = CursorPagination
     serializer_class = TicketSerializer
     filterset_class = TicketFilter
     permission_classes = [StaffOnlyActionPermissions]
@@ -434,6 +438,7 @@ class TicketViewSet(
         },
         description="Issue a ticket: the customer joins the service's queue.",
     )
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -454,16 +459,19 @@ class TicketViewSet(
         return self._answer(ticket, status.HTTP_201_CREATED, position=False)
 
     @_transition("Call the ticket again (the customer has not come yet).")
+    @idempotent
     @action(detail=True, methods=["post"])
     def recall(self, request, pk=None):
         return self._answer(ticket_recall(actor=request.user, ticket=int(pk)))
 
     @_transition("The customer is at the counter: service begins.")
+    @idempotent
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
         return self._answer(ticket_start(actor=request.user, ticket=int(pk)))
 
     @_transition("Service is done; `outcome` notes what was done.", TicketCompleteSerializer)
+    @idempotent
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         serializer = TicketCompleteSerializer(data=request.data)
@@ -475,6 +483,7 @@ class TicketViewSet(
         )
 
     @_transition("The called customer did not come.")
+    @idempotent
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):
         return self._answer(ticket_no_show(actor=request.user, ticket=int(pk)))
@@ -485,6 +494,7 @@ class TicketViewSet(
         TicketTransferSerializer,
         {201: TicketSerializer, 409: TRANSITION_CONFLICT},
     )
+    @idempotent
     @action(detail=True, methods=["post"])
     def transfer(self, request, pk=None):
         ticket = self.get_object()
@@ -499,11 +509,13 @@ class TicketViewSet(
         return self._answer(new, status.HTTP_201_CREATED)
 
     @_transition("Set the visit aside (the customer fills in a form); the counter moves on.")
+    @idempotent
     @action(detail=True, methods=["post"])
     def park(self, request, pk=None):
         return self._answer(ticket_park(actor=request.user, ticket=int(pk)))
 
     @_transition("The parked customer is ready: back in the queue for the counter that parked it.")
+    @idempotent
     @action(detail=True, methods=["post"])
     def unpark(self, request, pk=None):
         return self._answer(ticket_unpark(actor=request.user, ticket=self.get_object()))
@@ -578,21 +590,25 @@ class CounterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(self.get_serializer(self.get_queryset().get(pk=counter.pk)).data)
 
     @_counter_step("Sign in to the counter and open it (leaving any other counter).")
+    @idempotent
     @action(detail=True, methods=["post"], url_path="sign-in")
     def sign_in(self, request, pk=None):
         return self._answer(counter_sign_in(actor=request.user, counter=self.get_object()))
 
     @_counter_step("Close the counter; it must not be busy with a ticket.")
+    @idempotent
     @action(detail=True, methods=["post"], url_path="sign-out")
     def sign_out(self, request, pk=None):
         return self._answer(counter_sign_out(actor=request.user, counter=self.get_object()))
 
     @_counter_step("Pause the counter: it calls nobody until resumed.")
+    @idempotent
     @action(detail=True, methods=["post"])
     def pause(self, request, pk=None):
         return self._answer(counter_pause(actor=request.user, counter=self.get_object()))
 
     @_counter_step("Resume a paused counter.")
+    @idempotent
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         return self._answer(
@@ -607,6 +623,7 @@ class CounterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             '200 with `"ticket": null`.'
         ),
     )
+    @idempotent
     @action(detail=True, methods=["post"], url_path="call-next")
     def call_next(self, request, pk=None):
         # By id: the service's lock is the one read of the counter, scoped to the caller.

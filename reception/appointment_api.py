@@ -26,7 +26,9 @@ from rest_framework.response import Response
 from bankservice.branches.models import Branch
 from bankservice.branches.scope import can_act_at
 from bankservice.core.api_errors import DetailSerializer
+from bankservice.core.api_pagination import CursorPagination
 from bankservice.core.api_permissions import ScopedModelPermissions
+from bankservice.core.idempotency import idempotent
 from bankservice.core.masking import mask_email, mask_phone
 from bankservice.customers.models import Customer
 from bankservice.customers.selectors import customer_list
@@ -272,6 +274,7 @@ class AppointmentViewSet(
     action."""
 
     queryset = Appointment.objects.all()
+    pagination_class = CursorPagination
     serializer_class = AppointmentSerializer
     filterset_class = AppointmentFilter
     permission_classes = [ScopedModelPermissions]
@@ -306,6 +309,7 @@ class AppointmentViewSet(
         },
         description="Book a free slot for a customer (id) or a contact (name, phone/e-mail).",
     )
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -319,6 +323,7 @@ class AppointmentViewSet(
         return self._answer(appointment, status.HTTP_201_CREATED)
 
     @_step("Move the appointment to another free slot of its service.", RescheduleSerializer)
+    @idempotent
     @action(detail=True, methods=["post"])
     def reschedule(self, request, pk=None):
         appointment = self.get_object()
@@ -332,6 +337,7 @@ class AppointmentViewSet(
         return self._answer(appointment)
 
     @_step("Cancel the appointment; the place is free again.", CancelSerializer)
+    @idempotent
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         appointment = self.get_object()
@@ -351,6 +357,7 @@ class AppointmentViewSet(
             "early, already checked in, cancelled or no-show: 409."
         ),
     )
+    @idempotent
     @action(detail=True, methods=["post"], url_path="check-in")
     def check_in(self, request, pk=None):
         ticket = appointment_check_in(actor=request.user, appointment=self.get_object())
@@ -368,7 +375,7 @@ class AppointmentViewSet(
         description="Slots of a bookable service on a day, with the places left (booking window "
         "only: not too soon, not too far ahead).",
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)
     def slots(self, request):
         query = SlotQuerySerializer(data=request.query_params, context={"request": request})
         query.is_valid(raise_exception=True)
@@ -486,6 +493,7 @@ class AdvisorAvailabilityViewSet(
             400: OpenApiResponse(description="Bad times, services or advisor; overlaps."),
         }
     )
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -552,6 +560,7 @@ class AdvisorTimeOffViewSet(
             403: OpenApiResponse(description="Not your own time off and not a manager there."),
         }
     )
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -35,9 +35,11 @@ from rest_framework.routers import DefaultRouter
 from bankservice.branches.models import Branch
 from bankservice.branches.scope import can_act_at
 from bankservice.core.api_errors import DetailSerializer
+from bankservice.core.api_pagination import CursorPagination
 from bankservice.core.api_permissions import StaffOnlyActionPermissions, required_perm
 from bankservice.core.idempotency import idempotent
 from bankservice.customers.selectors import customer_list
+from bankservice.customers.services import pii_shown
 from reception.selectors import ticket_list
 
 from . import eforms
@@ -153,6 +155,7 @@ class FormSerializer(serializers.ModelSerializer):
 
 class RequestTypeSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True, help_text="The name in the request's language.")
+    service_code = serializers.CharField(read_only=True, help_text="May be empty.")
     form = serializers.SerializerMethodField()
 
     class Meta:
@@ -345,6 +348,13 @@ class ServiceRequestDetailSerializer(ServiceRequestSerializer):
     def get_data(self, service_request: ServiceRequest) -> dict:
         request = self.context.get("request")
         if request is not None and can_act_at(request.user, REVEAL_PERM, service_request.branch_id):
+            pii_shown(
+                request,
+                fields=eforms.personal_fields(service_request.version, service_request.data),
+                subject=service_request,
+                branch=service_request.branch,
+                customer=service_request.customer,
+            )
             return service_request.data
         return eforms.masked(service_request.version, service_request.data)
 
@@ -509,6 +519,7 @@ class ServiceRequestViewSet(
     through the caller's scope for that step first (another branch's request: 404)."""
 
     queryset = ServiceRequest.objects.all()
+    pagination_class = CursorPagination
     serializer_class = ServiceRequestDetailSerializer
     filterset_class = RequestFilter
     permission_classes = [StaffOnlyActionPermissions]
@@ -779,6 +790,7 @@ class BundleRunViewSet(
     fill each request (PATCH /requests/{id}), then confirm once."""
 
     queryset = BundleRun.objects.all()
+    pagination_class = CursorPagination
     serializer_class = BundleRunSerializer
     permission_classes = [StaffOnlyActionPermissions]
     staff_actions = {"create", "confirm"}

@@ -505,6 +505,14 @@ def masked(version: RequestTypeVersion, data: Mapping) -> dict:
     return shown
 
 
+def personal_fields(version: RequestTypeVersion, data: Mapping) -> list[str]:
+    """The fields of the form data that `masked` would mask: shown in full, they are audited."""
+    props = version.form_schema.get("properties", {})
+    return [
+        name for name, value in data.items() if value and props.get(name, {}).get("format") in MASKS
+    ]
+
+
 def prefill(version: RequestTypeVersion, customer) -> dict:
     """The values the customer record already holds for this form (ui_schema "prefill")."""
     values = {}

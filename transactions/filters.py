@@ -3,6 +3,8 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from bankservice.core.api_filters import IsoDateTimeFilter
+
 from .models import RequestStatus, ServiceRequest
 
 
@@ -14,10 +16,8 @@ class RequestFilter(django_filters.FilterSet):
     branch = django_filters.CharFilter(field_name="branch__code", label=_("Branch code"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
     maker = django_filters.NumberFilter(field_name="maker_id", label=_("Maker (user id)"))
-    due_before = django_filters.IsoDateTimeFilter(
-        field_name="due_at", lookup_expr="lt", label=_("Due before")
-    )
-    due_after = django_filters.IsoDateTimeFilter(
+    due_before = IsoDateTimeFilter(field_name="due_at", lookup_expr="lt", label=_("Due before"))
+    due_after = IsoDateTimeFilter(
         field_name="due_at", lookup_expr="gte", label=_("Due at or after")
     )
     bundle_run = django_filters.NumberFilter(field_name="bundle_run_id", label=_("Bundle run id"))

@@ -24,6 +24,7 @@ from bankservice.branches.scope import can_act_at, has_perm
 from bankservice.core.decorators import require_perm
 from bankservice.core.errors import DomainError
 from bankservice.core.uploads import INLINE_TYPES
+from bankservice.customers.services import pii_shown
 from bankservice.sla.models import Deadline
 from bankservice.sla.selectors import deadlines_for
 
@@ -350,6 +351,14 @@ def _render_request(request, service_request, *, errors=None, data=None, status=
         )
     else:
         reveal = can_act_at(user, REVEAL_PERM, service_request.branch_id)
+        if reveal:
+            pii_shown(
+                request,
+                fields=eforms.personal_fields(version, service_request.data),
+                subject=service_request,
+                branch=service_request.branch,
+                customer=service_request.customer,
+            )
         sections = eforms.layout(
             version,
             data=service_request.data if reveal else eforms.masked(version, service_request.data),

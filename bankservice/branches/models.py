@@ -230,3 +230,21 @@ class StaffMembership(models.Model):
         where = self.branch or self.region or _("whole bank")
         role = Role(self.role.name).label if self.role.name in Role.values else self.role.name
         return f"{self.user} · {role} · {where}"
+
+
+class RoleSecurityPolicy(models.Model):
+    """What a role demands at sign-in: an administrator may require two-factor for it."""
+
+    role = models.OneToOneField(
+        Group, on_delete=models.CASCADE, related_name="security_policy", verbose_name=_("role")
+    )
+    require_two_factor = models.BooleanField(_("require two-factor sign-in"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["role__name"]
+        verbose_name = _("role security policy")
+        verbose_name_plural = _("role security policies")
+
+    def __str__(self) -> str:
+        return str(self.role)

@@ -74,6 +74,11 @@ def has_perm(principal: Any, perm: str) -> bool:
     return ids is ALL_BRANCHES or bool(ids)
 
 
+def has_bankwide_perm(principal: Any, perm: str) -> bool:
+    """Whether the principal holds `perm` across the whole bank (settings that span branches)."""
+    return branch_ids_for(principal, perm) is ALL_BRANCHES
+
+
 def can_act_at(principal: Any, perm: str, branch_id: int | None) -> bool:
     """Whether the principal holds `perm` at this branch."""
     ids = branch_ids_for(principal, perm)

@@ -4,23 +4,52 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .errors import DomainError
 from .models import ApiClient, Heartbeat, IdempotencyKey
-from .services import apiclient_create, apiclient_rotate_key
+from .services import (
+    apiclient_create,
+    apiclient_reactivate,
+    apiclient_revoke,
+    apiclient_rotate_key,
+    apiclient_update,
+)
 
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
+    """Every change goes through the services (audited); the staff pages at
+    /settings/api-clients/ do the same with a choice of rotation overlap."""
+
     list_display = ["name", "key_prefix", "scopes", "all_branches", "is_active", "last_used_at"]
-    readonly_fields = ["key_prefix", "created_at", "last_used_at"]
+    readonly_fields = [
+        "key_prefix",
+        "previous_key_prefix",
+        "previous_key_expires_at",
+        "is_active",
+        "created_at",
+        "last_used_at",
+    ]
     filter_horizontal = ["branches"]
-    actions = ["rotate_keys"]
+    actions = ["rotate_keys", "revoke", "reactivate"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Revoke instead: events and idempotency keys name the client.
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        # The name is chosen once: integrators and the audit trail know the client by it.
+        return [*self.readonly_fields, "name"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
+        data = {
+            "scopes": form.cleaned_data["scopes"],
+            "branches": form.cleaned_data["branches"],
+            "all_branches": form.cleaned_data["all_branches"],
+        }
         if change:
-            return super().save_model(request, obj, form, change)
-        client, raw_key = apiclient_create(
-            name=obj.name, scopes=obj.scopes, all_branches=obj.all_branches
-        )
+            apiclient_update(actor=request.user, client=obj, **data)
+            return
+        client, raw_key = apiclient_create(actor=request.user, name=obj.name, **data)
         obj.pk = client.pk
         obj.key_prefix = client.key_prefix
         obj.key_hash = client.key_hash
@@ -28,17 +57,38 @@ class ApiClientAdmin(admin.ModelAdmin):
         messages.warning(
             request, _("Copy this key now, it is not shown again: %(key)s") % {"key": raw_key}
         )
-        return None
 
-    @admin.action(description=gettext_lazy("Rotate the key of the selected clients"))
+    def save_related(self, request, form, formsets, change):
+        # The service has set the branches already; only inline formsets (none yet) remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    @admin.action(
+        description=gettext_lazy("Rotate the key of the selected clients (old key valid 24 h)")
+    )
     def rotate_keys(self, request, queryset):
         for client in queryset:
-            raw_key = apiclient_rotate_key(client=client)
+            raw_key = apiclient_rotate_key(actor=request.user, client=client)
             messages.warning(
                 request,
                 _("New key for %(name)s (shown once): %(key)s")
                 % {"name": client.name, "key": raw_key},
             )
+
+    def _each(self, request, queryset, service) -> None:
+        for client in queryset:
+            try:
+                service(actor=request.user, client=client)
+            except DomainError as exc:
+                messages.error(request, f"{client.name}: {exc.message}")
+
+    @admin.action(description=gettext_lazy("Revoke the selected clients"))
+    def revoke(self, request, queryset):
+        self._each(request, queryset, apiclient_revoke)
+
+    @admin.action(description=gettext_lazy("Reactivate the selected clients"))
+    def reactivate(self, request, queryset):
+        self._each(request, queryset, apiclient_reactivate)
 
 
 @admin.register(Heartbeat)

@@ -1,7 +1,10 @@
-"""API-key authentication: `Authorization: Api-Key bsk_<prefix>_<secret>`."""
+"""API-key authentication: `Authorization: Api-Key bsk_<prefix>_<secret>`; after a rotation
+the previous key too, until its overlap ends (bankservice/core/services.py)."""
 
 from dataclasses import dataclass, field
 
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
@@ -49,14 +52,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         parts = raw_key.split("_", 2)  # the secret itself may contain "_"
         if len(parts) != 3 or parts[0] != "bsk":
             raise exceptions.AuthenticationFailed(_("Malformed API key."))
-        # key_prefix is unique: get(), not first() (no ORDER BY). The branch ids only after the
-        # key matched and only for a client limited to some branches, as a flat id list: a
-        # prefetch costs several times a plain query on every request.
-        try:
-            client = ApiClient.objects.get(key_prefix=parts[1], is_active=True)
-        except ApiClient.DoesNotExist:
-            client = None
-        if client is None or not client.key_matches(raw_key):
+        # One query, no ORDER BY: key_prefix is unique and previous_key_prefix indexed (PostgreSQL
+        # ORs the two indexes); should a new prefix ever equal another client's previous one, the
+        # hash decides. The branch ids only after the key matched and only for a client limited
+        # to some branches, as a flat id list: a prefetch costs several times a plain query on
+        # every request.
+        candidates = ApiClient.objects.filter(
+            Q(key_prefix=parts[1]) | Q(previous_key_prefix=parts[1]), is_active=True
+        ).order_by()
+        now = timezone.now()
+        client = next((c for c in candidates if c.key_matches(raw_key, now)), None)
+        if client is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
         apiclient_touch(client=client)
         branch_ids = (

@@ -4,7 +4,7 @@ Missing permission anywhere -> 403; an object outside the principal's branches i
 the viewset's queryset by `visible_to`, so it answers 404.
 """
 
-from rest_framework import permissions
+from rest_framework import exceptions, permissions
 
 from bankservice.branches.scope import has_perm
 
@@ -24,6 +24,8 @@ def required_perm(view, method: str) -> str:
     action_perms = getattr(view, "action_perms", {})
     if getattr(view, "action", None) in action_perms:
         return action_perms[view.action]
+    if method not in METHOD_VERBS:  # TRACE, CONNECT, made-up verbs: 405, not a KeyError
+        raise exceptions.MethodNotAllowed(method)
     meta = view.queryset.model._meta
     return f"{meta.app_label}.{METHOD_VERBS[method]}_{meta.model_name}"
 

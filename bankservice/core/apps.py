@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "bankservice.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self):
+        from . import security  # noqa: F401  (connects the two-factor sign-in receiver)

@@ -3,7 +3,9 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from bankservice.branches.scope import has_perm
+from bankservice.branches.scope import has_bankwide_perm, has_perm
+
+from .security import PENDING_SESSION_KEY
 
 # (label, url name, permission needed). Stage issues add their entries here.
 NAVIGATION = [
@@ -22,15 +24,22 @@ NAVIGATION = [
     (_("Campaigns"), "care:campaigns", "care.view_campaign"),
     (_("Dashboards"), "dashboards:overview", "dashboards.view_kpis"),
 ]
+# Settings that span every branch: shown only to whoever holds the permission bank-wide.
+BANKWIDE_NAVIGATION = [
+    (_("API clients"), "apiclients:list", "core.change_apiclient"),
+]
 
 
 def navigation(request):
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if user is None or not user.is_authenticated or request.session.get(PENDING_SESSION_KEY):
+        # Signed in by password but the second factor is still due: nowhere to go yet.
         return {"nav_items": []}
+    entries = [entry for entry in NAVIGATION if has_perm(user, entry[2])] + [
+        entry for entry in BANKWIDE_NAVIGATION if has_bankwide_perm(user, entry[2])
+    ]
     items = [
         {"label": label, "url": reverse(name), "active": request.path.startswith(reverse(name))}
-        for label, name, perm in NAVIGATION
-        if has_perm(user, perm)
+        for label, name, _perm in entries
     ]
     return {"nav_items": items}

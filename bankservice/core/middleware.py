@@ -1,10 +1,16 @@
-"""Session lifetime and caching rules for pages that carry personal data."""
+"""Session lifetime, caching rules for pages that carry personal data, and a clean answer
+when the database connection drops."""
+
+import logging
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.db import InterfaceError, OperationalError
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+
+from .api_errors import database_unavailable_response
 
 SESSION_STARTED_KEY = "signed_in_at"
 SESSION_REFRESHED_KEY = "refreshed_at"
@@ -58,3 +64,33 @@ class NoStoreMiddleware:
             response["Cache-Control"] = "no-store, private"
             response["Pragma"] = "no-cache"
         return response
+
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseUnavailableMiddleware:
+    """A request that loses its database connection (server restart, failover, a terminated
+    backend) answers 503 with Retry-After instead of 500: the API in its `{"detail": ...}`
+    shape (DRF views get there through api_errors.exception_handler already; this covers the
+    rest, and InterfaceError), pages with a short page that needs neither the database nor the
+    base template.
+
+    By then the view's transaction has rolled back (the exception left its atomic block), so
+    nothing was half written; Django closes the broken connection when the request ends (the
+    pool discards it), and the next request opens a fresh one.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning(
+            "database unavailable during %s %s: %s", request.method, request.path, exception
+        )
+        return database_unavailable_response(request)

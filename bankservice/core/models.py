@@ -3,9 +3,11 @@ heartbeat."""
 
 import hashlib
 import hmac
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -73,12 +75,22 @@ class ApiScope(models.TextChoices):
 
 
 class ApiClient(models.Model):
-    """A system that calls the API (core banking, a kiosk, a channel), with one key."""
+    """A system that calls the API (core banking, a kiosk, a channel), with its key (and, for a
+    while after a rotation, its previous key)."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     key_prefix = models.CharField(_("key prefix"), max_length=16, unique=True, editable=False)
     # SHA-256 of the whole key: keys are random and long, so no slow password hash is needed.
     key_hash = models.CharField(max_length=64, editable=False)
+    # The key replaced by the last rotation keeps working until previous_key_expires_at, so the
+    # integrator can deploy the new one without an outage. Indexed: authentication looks it up.
+    previous_key_prefix = models.CharField(
+        _("previous key prefix"), max_length=16, blank=True, db_index=True, editable=False
+    )
+    previous_key_hash = models.CharField(max_length=64, blank=True, editable=False)
+    previous_key_expires_at = models.DateTimeField(
+        _("previous key valid until"), null=True, blank=True, editable=False
+    )
     scopes = models.JSONField(_("scopes"), default=list, blank=True)
     all_branches = models.BooleanField(_("all branches"), default=False)
     branches = models.ManyToManyField(
@@ -92,6 +104,15 @@ class ApiClient(models.Model):
         ordering = ["name"]
         verbose_name = _("API client")
         verbose_name_plural = _("API clients")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(previous_key_prefix="", previous_key_expires_at__isnull=True)
+                    | (~Q(previous_key_prefix="") & Q(previous_key_expires_at__isnull=False))
+                ),
+                name="apiclient_previous_key_expires",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -100,8 +121,19 @@ class ApiClient(models.Model):
     def hash_key(raw_key: str) -> str:
         return hashlib.sha256(raw_key.encode()).hexdigest()
 
-    def key_matches(self, raw_key: str) -> bool:
-        return hmac.compare_digest(self.key_hash, self.hash_key(raw_key))
+    def previous_key_valid(self, now: datetime) -> bool:
+        """Whether the key replaced by the last rotation is still in its overlap period."""
+        return self.previous_key_expires_at is not None and now < self.previous_key_expires_at
+
+    def key_matches(self, raw_key: str, now: datetime) -> bool:
+        """The current key, or the previous one during its overlap (both compared in constant
+        time)."""
+        digest = self.hash_key(raw_key)
+        current = hmac.compare_digest(self.key_hash, digest)
+        previous = (
+            hmac.compare_digest(self.previous_key_hash, digest) if self.previous_key_hash else False
+        )
+        return current or (previous and self.previous_key_valid(now))
 
 
 class IdempotencyKey(models.Model):

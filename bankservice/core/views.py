@@ -32,7 +32,12 @@ def home(request):
 
 @never_cache
 def healthz(request):
-    """Liveness of the database, the cache and the worker (for load balancers and `make run`)."""
+    """Liveness of the database, the cache and the worker (for load balancers and `make run`).
+
+    Only the database decides the status (503 when it is unreachable): without the cache or
+    the worker the web process still serves every request (sessions fall back to the database,
+    queued work to the sweeps), so a load balancer must not take every node out for a Redis
+    outage. The body says what is degraded, for monitoring."""
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -52,8 +57,9 @@ def healthz(request):
         age = timezone.now() - beat.beat_at
         checks["worker"] = "ok" if age < HEARTBEAT_STALE_AFTER else "stale"
         checks["worker_last_beat"] = beat.beat_at.isoformat()
-    healthy = checks["database"] == "ok" and checks["cache"] == "ok"
-    return JsonResponse(checks, status=200 if healthy else 503)
+    degraded = checks["cache"] != "ok" or checks["worker"] != "ok"
+    checks["status"] = "down" if checks["database"] != "ok" else "degraded" if degraded else "ok"
+    return JsonResponse(checks, status=200 if checks["database"] == "ok" else 503)
 
 
 def csrf_failure(request, reason: str = ""):

@@ -20,6 +20,9 @@ class CustomerForm(forms.ModelForm):
         required=False,
         label=_("I have checked: this is a different person who shares the phone number"),
     )
+    # The version the form was filled from; the service refuses the save if it moved on
+    # (the page always carries it; a post without it is not checked, as in the API).
+    version = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Customer
@@ -31,6 +34,7 @@ class CustomerForm(forms.ModelForm):
         self.fields["home_branch"].queryset = Branch.objects.visible_to(principal, perm)
         self._stored = {name: getattr(self.instance, name) for name in MASKED_FIELDS}
         if self.instance.pk:
+            self.initial["version"] = self.instance.version
             # The page never carries the full numbers: blank means "keep the stored one".
             for name in MASKED_FIELDS:
                 field = self.fields[name]

@@ -82,6 +82,8 @@ class Customer(models.Model):
     merged_at = models.DateTimeField(_("merged"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Bumped by every edit; an edit made from an older copy is refused (optimistic check).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_branch_field = "home_branch_id"

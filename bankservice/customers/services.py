@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bankservice.branches.scope import can_act_at
 from bankservice.core.errors import Conflict
@@ -13,6 +14,10 @@ from bankservice.core.masking import mask_identifier, mask_phone
 from bankservice.events.services import record
 
 from .models import Customer
+
+STALE = gettext_lazy(
+    "Someone else changed this record meanwhile; reload it and make your change again."
+)
 
 EDITABLE_FIELDS = (
     "core_banking_id",
@@ -96,12 +101,18 @@ def customer_create(*, actor, data: dict) -> Customer:
     return customer
 
 
-def customer_update(*, actor, customer: Customer, data: dict) -> Customer:
-    """Change a customer's fields; the event lists what changed (personal data masked)."""
+def customer_update(
+    *, actor, customer: Customer, data: dict, version: int | None = None
+) -> Customer:
+    """Change a customer's fields; the event lists what changed (personal data masked).
+    `version`, when given, is the version the editor started from: a record changed since is
+    refused (Conflict on "version") rather than overwritten with the editor's older values."""
     with transaction.atomic():
         # Locked so two tellers editing at once apply one after the other, not lost-update.
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         _check_branch(actor, "customers.change_customer", locked.home_branch)
+        if version is not None and version != locked.version:
+            raise Conflict(STALE, field="version")
         before = {f: getattr(locked, f) for f in EDITABLE_FIELDS}
         for field, value in data.items():
             if field in EDITABLE_FIELDS:
@@ -111,7 +122,8 @@ def customer_update(*, actor, customer: Customer, data: dict) -> Customer:
             _check_branch(actor, "customers.change_customer", locked.home_branch)
         changed = [f for f in EDITABLE_FIELDS if getattr(locked, f) != before[f]]
         if changed:
-            locked.save(update_fields=[*changed, "updated_at"])
+            locked.version += 1
+            locked.save(update_fields=[*changed, "updated_at", "version"])
             record(
                 type="customer.updated",
                 actor=actor,
@@ -168,6 +180,31 @@ def customer_reveal_pii(*, actor, customer: Customer, fields=REVEALABLE_FIELDS) 
             payload={"fields": fields},
         )
     return {f: getattr(customer, f) or "" for f in fields}
+
+
+def pii_shown(request, *, fields, subject, branch, customer: Customer | None = None) -> None:
+    """Audit a page or API response that shows `fields` (ID, phone numbers, e-mail) unmasked.
+
+    For the stage pages and the API, which show them in full to a role holding
+    customers.reveal_pii: one customer.pii_revealed event per response and person (the customer,
+    or the anonymous contact on `subject`), naming the fields and where (the request's path)."""
+    fields = sorted(fields)
+    if not fields:
+        return
+    key = ("customer", customer.pk) if customer is not None else (subject._meta.label, subject.pk)
+    seen = request.__dict__.setdefault("_pii_shown", set())
+    if key in seen:
+        return
+    seen.add(key)
+    with transaction.atomic(savepoint=False):
+        record(
+            type="customer.pii_revealed",
+            actor=request.user,
+            branch=branch,
+            customer=customer,
+            subject=subject,
+            payload={"fields": fields, "where": request.path},
+        )
 
 
 # Fields a survivor takes over from its duplicate when it has none of its own.

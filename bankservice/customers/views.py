@@ -114,7 +114,12 @@ def customer_edit(request, customer_id: int):
         saved = _save(
             request,
             form,
-            save=lambda data: customer_update(actor=request.user, customer=customer, data=data),
+            save=lambda data: customer_update(
+                actor=request.user,
+                customer=customer,
+                data=data,
+                version=form.cleaned_data["version"],
+            ),
         )
         if saved is not None:
             messages.success(request, _("Customer updated."))

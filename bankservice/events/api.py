@@ -17,7 +17,7 @@ class EventSerializer(serializers.ModelSerializer):
     """The same shape as a webhook body (docs/webhooks.md), plus who acted."""
 
     actor = serializers.CharField(source="actor_label", read_only=True)
-    branch = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    branch = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     customer = serializers.IntegerField(source="customer_id", read_only=True, allow_null=True)
     subject = serializers.SerializerMethodField()
 

@@ -12,11 +12,13 @@ from rest_framework.response import Response
 
 from bankservice.branches.models import Branch
 from bankservice.branches.scope import ALL_BRANCHES, branch_ids_for
+from bankservice.core.api_pagination import CursorPagination
 from bankservice.core.api_permissions import (
     IsAuthenticatedPrincipal,
     ScopedModelPermissions,
     required_perm,
 )
+from bankservice.core.idempotency import idempotent
 
 from .models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from .webhook_services import (
@@ -151,6 +153,7 @@ class WebhookSubscriptionViewSet(
     }
 
     @extend_schema(responses={201: WebhookSubscriptionCreatedSerializer})
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -185,6 +188,7 @@ class WebhookSubscriptionViewSet(
         responses={200: WebhookSubscriptionSerializer, 409: CONFLICT},
         description="Resume a deactivated subscription; it catches up from where it stopped.",
     )
+    @idempotent
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
         subscription = webhook_subscription_activate(
@@ -197,6 +201,7 @@ class WebhookSubscriptionViewSet(
         responses={200: SecretSerializer},
         description="Replace the signing secret; the new one is returned once.",
     )
+    @idempotent
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
         secret = webhook_subscription_rotate_secret(
@@ -211,6 +216,7 @@ class WebhookDeliveryViewSet(
     """The delivery log: one row per (subscription, event), with its attempts."""
 
     queryset = WebhookDelivery.objects.all()
+    pagination_class = CursorPagination
     serializer_class = WebhookDeliverySerializer
     permission_classes = [BankWideStaffPermissions]
     filterset_class = WebhookDeliveryFilter
@@ -231,6 +237,7 @@ class WebhookDeliveryViewSet(
             "subscription wait for it."
         ),
     )
+    @idempotent
     @action(detail=True, methods=["post"])
     def resend(self, request, pk=None):
         delivery = webhook_delivery_resend(actor=request.user, delivery=self.get_object())

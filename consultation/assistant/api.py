@@ -94,6 +94,7 @@ class SuggestView(APIView):
         },
         tags=["assistant"],
     )
+    # Not @idempotent: a question, not a change (see tests/api/test_idempotency_everywhere.py).
     def post(self, request):
         serializer = SuggestRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -8,7 +8,6 @@ read but not give feedback.
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -16,6 +15,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from bankservice.core.idempotency import idempotent
 from consultation.models import Article
 
 from .search import search_articles
@@ -60,7 +60,7 @@ class ArticleListSerializer(_ArticleBase):
             "snippet",
         ]
 
-    @extend_schema_field(OpenApiTypes.FLOAT)
+    @extend_schema_field({"type": "number", "format": "float", "nullable": True})
     def get_score(self, article) -> float | None:
         hit = getattr(article, "hit", None)
         return hit.score if hit else None
@@ -185,6 +185,7 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=FeedbackSerializer, responses=FeedbackResultSerializer)
+    @idempotent
     @action(detail=True, methods=["post"])
     def feedback(self, request, pk=None):
         """Was this article helpful? A second answer replaces the first (people only)."""

@@ -328,7 +328,7 @@ def test_the_page_costs_the_same_queries_with_more_history(
     client.get(page_of(complaint))
     # user, scope, complaint, pack clocks, clocks, extensions, linked, corrective actions,
     # letters, attachments, extension clocks (the form), root causes (the form), history
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(18):  # with the audit of the complainant shown in full
         client.get(page_of(complaint))
     attachment_add(actor=officer, complaint=complaint, uploaded_file=pdf("b.pdf"))
     extension_request(
@@ -338,7 +338,7 @@ def test_the_page_costs_the_same_queries_with_more_history(
         reason="Card network records",
     )
     make_complaint(product=product)  # a repeat, linked
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(18):  # with the audit of the complainant shown in full
         html = client.get(page_of(complaint)).content.decode()
     assert html.count('data-attachment="') == 2
     assert 'data-letter="acknowledgement"' in html and 'data-letter="extension_notice"' in html

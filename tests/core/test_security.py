@@ -1,6 +1,10 @@
 """Production protections: headers, caching, session lifetime, sign-in throttling."""
 
+import re
+from pathlib import Path
+
 import time_machine
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -82,9 +86,59 @@ def test_login_works_with_the_right_password(client, teller):
 def test_healthz_reports_database_cache_and_worker(client, db):
     from bankservice.core.services import heartbeat_beat
 
-    body = client.get("/healthz").json()
+    response = client.get("/healthz")
+    body = response.json()
     assert (body["database"], body["cache"], body["worker"]) == ("ok", "ok", "no heartbeat yet")
+    # No worker: degraded, yet the web process serves, so the load balancer keeps it.
+    assert (response.status_code, body["status"]) == (200, "degraded")
     heartbeat_beat(name="worker")
-    assert client.get("/healthz").json()["worker"] == "ok"
+    assert client.get("/healthz").json() | {"worker_last_beat": None} == {
+        "database": "ok",
+        "cache": "ok",
+        "worker": "ok",
+        "worker_last_beat": None,
+        "status": "ok",
+    }
     with time_machine.travel(timezone.now() + timezone.timedelta(minutes=5)):
-        assert client.get("/healthz").json()["worker"] == "stale"
+        body = client.get("/healthz").json()
+    assert (body["worker"], body["status"]) == ("stale", "degraded")
+
+
+def test_production_headers_and_cookies_over_https(client, teller):
+    """Tests run with DEBUG off (production settings but for the HTTPS redirect)."""
+    response = client.get(reverse("login"), secure=True)
+    assert response["Strict-Transport-Security"] == ("max-age=31536000; includeSubDomains; preload")
+    response = client.post(
+        reverse("login"),
+        {"username": teller.username, "password": "correct horse battery staple"},
+        secure=True,
+    )
+    assert response.status_code == 302
+    session_cookie = response.cookies["sessionid"]
+    assert session_cookie["secure"] and session_cookie["httponly"]
+    assert session_cookie["samesite"] == "Lax"
+    csrf_cookie = client.cookies["csrftoken"]
+    assert csrf_cookie["secure"] and csrf_cookie["httponly"]
+
+
+# Inline code the Content-Security-Policy (script-src and style-src 'self', no 'unsafe-inline')
+# would block: <script> with a body, event-handler attributes, javascript: URLs, <style>
+# elements and style attributes.
+INLINE_CODE = re.compile(
+    r"<script(?![^>]*\bsrc=)[^>]*>\s*\S|\son[a-z]+\s*=|javascript:|<style|\sstyle\s*=", re.I
+)
+
+
+def test_no_template_holds_inline_code_the_csp_would_block():
+    roots = [Path(settings.BASE_DIR)]
+    offenders = [
+        f"{path.relative_to(settings.BASE_DIR)}: {match.group(0).strip()!r}"
+        for root in roots
+        for path in root.rglob("*.html")
+        if not {".venv", "var", "node_modules", "staticfiles"} & set(path.parts)
+        for match in INLINE_CODE.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+    # The pattern does find inline code.
+    assert INLINE_CODE.search('<button onclick="go()">') and INLINE_CODE.search("<script>x()")
+    assert not INLINE_CODE.search('<script src="/static/js/app.js"></script>')

@@ -245,12 +245,12 @@ def test_list_costs_a_fixed_number_of_queries(
     # Real sessions, so each request loads its user afresh as in production.
     api.force_login(teller)
     client.force_login(teller)
-    # user + scope + count + page (the session comes from the cache); the session's first
-    # request stores its sign-in time: session save (savepoint, update, release)
-    with django_assert_num_queries(7):
+    # user + scope + page (the session comes from the cache); the session's first request
+    # stores its sign-in time: session save (savepoint, update, release)
+    with django_assert_num_queries(6):
         assert api.get("/api/v1/customers").status_code == 200
     CustomerFactory.create_batch(20, home_branch=branch_a)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         assert len(api.get("/api/v1/customers").json()["results"]) == 23
     with django_assert_num_queries(7):
         client.get(reverse("customers:list"), {"q": "customer"})

@@ -165,11 +165,11 @@ def test_delivery_log_filters_and_nests_attempts(
     with django_assert_max_num_queries(8):
         listed = admin_api.get(DELIVERIES)
     assert listed.status_code == 200
-    assert listed.json()["count"] == WebhookDelivery.objects.count()
+    assert len(listed.json()["results"]) == WebhookDelivery.objects.count()
 
     mine = admin_api.get(DELIVERIES, {"subscription": one.pk}).json()["results"]
     assert {d["subscription"] for d in mine} == {one.pk}
-    assert admin_api.get(DELIVERIES, {"event": second.pk}).json()["count"] == 1
+    assert len(admin_api.get(DELIVERIES, {"event": second.pk}).json()["results"]) == 1
     pending = admin_api.get(DELIVERIES, {"status": "pending"}).json()["results"]
     assert pending and all(d["status"] == "pending" for d in pending)
     assert admin_api.get(DELIVERIES, {"status": "bogus"}).status_code == 400
