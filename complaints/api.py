@@ -39,6 +39,7 @@ from bankservice.core.api_permissions import StaffOnlyActionPermissions, require
 from bankservice.core.idempotency import idempotent
 from bankservice.customers.models import Product
 from bankservice.customers.selectors import customer_list
+from bankservice.customers.services import contact_shown
 
 from . import corrective, services
 from .models import (
@@ -64,7 +65,6 @@ from .selectors import (
     letter_list,
     overdue,
 )
-from .views import complainant_shown
 
 ADD_PERM = "complaints.add_complaint"
 HANDLE_PERM = "complaints.handle_complaint"
@@ -261,7 +261,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
         # Once per complaint for both fields: one audit event when they are shown in full.
         shown = self.__dict__.setdefault("_shown", {})
         if complaint.pk not in shown:
-            shown[complaint.pk] = complainant_shown(self.context.get("request"), complaint)
+            shown[complaint.pk] = contact_shown(self.context.get("request"), complaint)
         return shown[complaint.pk]
 
     def get_contact_phone(self, complaint: Complaint) -> str:

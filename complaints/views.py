@@ -27,9 +27,8 @@ from bankservice.branches.models import Branch
 from bankservice.branches.scope import can_act_at, has_perm
 from bankservice.core.decorators import require_perm
 from bankservice.core.errors import DomainError
-from bankservice.core.masking import mask_email, mask_phone
 from bankservice.core.uploads import INLINE_TYPES
-from bankservice.customers.services import pii_shown
+from bankservice.customers.services import contact_shown
 from bankservice.sla.models import Deadline, DeadlineState
 
 from . import corrective, services
@@ -76,7 +75,6 @@ APPROVE_PERM = "complaints.approve_extension"
 ATTACH_PERM = "complaints.add_complaintattachment"
 ACTION_VIEW_PERM = "complaints.view_correctiveaction"
 ACTION_ADD_PERM = "complaints.add_correctiveaction"
-REVEAL_PERM = "customers.reveal_pii"
 PAGE_SIZE = 25
 
 
@@ -101,29 +99,6 @@ def access_complaint(user, complaint_id: int, perm: str = VIEW_PERM):
     if complaint is None:
         raise Http404
     return complaint
-
-
-def complainant_shown(request, complaint) -> dict[str, str]:
-    """The complainant's name, phone and e-mail (a customer's or a contact's) for a page or the
-    API: the phone and e-mail masked unless the user holds customers.reveal_pii at the
-    complaint's branch, and then the look is audited."""
-    if complaint.customer_id is not None:
-        customer = complaint.customer
-        name, phone, email = customer.full_name, customer.phone, customer.email
-    else:
-        name = complaint.contact_name
-        phone, email = complaint.contact_phone, complaint.contact_email
-    if request is not None and can_act_at(request.user, REVEAL_PERM, complaint.branch_id):
-        pii_shown(
-            request,
-            fields=[f for f, value in (("phone", phone), ("email", email)) if value],
-            subject=complaint,
-            branch=complaint.branch,
-            customer=complaint.customer,
-        )
-    else:
-        phone, email = mask_phone(phone), mask_email(email)
-    return {"name": name, "phone": phone, "email": email}
 
 
 # --- Clocks ------------------------------------------------------------------------------------
@@ -588,7 +563,7 @@ def _render_detail(request, complaint, *, bound=None, status=200):
         )
     context = {
         "complaint": complaint,
-        "who": complainant_shown(request, complaint),
+        "who": contact_shown(request, complaint),
         "clocks": clock_rows(complaint, pack_clocks, deadlines, now),
         "letters": list(complaint.letters.order_by("created_at", "id")),
         "notes": list(complaint.notes.select_related("author")),

@@ -22,10 +22,11 @@ from bankservice.core.api_permissions import StaffOnlyActionPermissions
 from bankservice.core.idempotency import idempotent
 from bankservice.customers.models import Customer, Product
 from bankservice.customers.selectors import customer_list
+from bankservice.customers.services import contact_shown
 
 from .filters import ConsultationFilter
 from .models import Article, Category, Channel, Consultation, Outcome
-from .selectors import consultation_detail_list, contact_shown
+from .selectors import consultation_detail_list
 from .services import (
     CHANGE_PERM,
     START_PERM,

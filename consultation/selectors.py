@@ -7,16 +7,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch
 
-from bankservice.branches.scope import can_act_at
-from bankservice.core.masking import mask_email, mask_phone
-from bankservice.customers.services import pii_shown
 from bankservice.events.models import Event
 from reception.selectors import ticket_list
 
 from .models import Article, Consultation, ConsultationStatus
 
 VIEW_PERM = "consultation.view_consultation"
-REVEAL_PERM = "customers.reveal_pii"
 
 
 def consultation_list(*, principal, perm: str = VIEW_PERM):
@@ -93,26 +89,3 @@ def consultation_journey(*, principal, consultation: Consultation) -> Journey | 
             else None
         ),
     )
-
-
-def contact_shown(request, consultation: Consultation) -> dict[str, str]:
-    """Who the customer is, as a screen or the API shows it: a customer's or a contact's name,
-    phone and e-mail, the phone and e-mail masked unless the user holds customers.reveal_pii at
-    the consultation's branch, and then the look is audited."""
-    if consultation.customer_id is not None:
-        customer = consultation.customer
-        name, phone, email = customer.full_name, customer.phone, customer.email
-    else:
-        name = consultation.contact_name
-        phone, email = consultation.contact_phone, consultation.contact_email
-    if request is not None and can_act_at(request.user, REVEAL_PERM, consultation.branch_id):
-        pii_shown(
-            request,
-            fields=[f for f, value in (("phone", phone), ("email", email)) if value],
-            subject=consultation,
-            branch=consultation.branch,
-            customer=consultation.customer,
-        )
-    else:
-        phone, email = mask_phone(phone), mask_email(email)
-    return {"name": name, "phone": phone, "email": email}

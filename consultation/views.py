@@ -20,6 +20,7 @@ from bankservice.branches.models import Branch
 from bankservice.branches.scope import can_act_at, has_perm
 from bankservice.core.decorators import require_perm
 from bankservice.core.errors import DomainError
+from bankservice.customers.services import contact_shown
 from consultation.kb.search import search_articles
 from consultation.kb.services import search_log_record
 
@@ -33,7 +34,6 @@ from .selectors import (
     consultation_history,
     consultation_journey,
     consultation_list,
-    contact_shown,
     my_open_consultations,
 )
 from .services import (

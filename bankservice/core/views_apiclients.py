@@ -6,11 +6,7 @@ of one branch could otherwise hand out keys for all of them. A new key is render
 answer to the POST that made it (never stored, never in a message) and no cache may keep it.
 """
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from bankservice.branches.scope import has_bankwide_perm
 
+from .decorators import require_perm
 from .errors import Conflict
 from .forms_apiclients import ApiClientForm, RotateKeyForm
 from .models import ApiClient
@@ -30,22 +27,6 @@ from .services import (
     apiclient_rotate_key,
     apiclient_update,
 )
-
-
-def require_bankwide_perm(perm: str):
-    """Sign-in first; then 403 unless the user holds `perm` across the whole bank."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not has_bankwide_perm(request.user, perm):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _access(client_id: int) -> ApiClient:
@@ -74,7 +55,7 @@ def _render_key(request, client: ApiClient, raw_key: str, *, created: bool):
     return response
 
 
-@require_bankwide_perm("core.view_apiclient")
+@require_perm("core.view_apiclient", bankwide=True)
 def apiclient_list(request):
     now = timezone.now()
     clients = [
@@ -90,7 +71,7 @@ def apiclient_list(request):
     )
 
 
-@require_bankwide_perm("core.add_apiclient")
+@require_perm("core.add_apiclient", bankwide=True)
 def apiclient_new(request):
     form = ApiClientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -137,7 +118,7 @@ def _render_detail(request, client: ApiClient, *, form=None, rotate_form=None, s
     )
 
 
-@require_bankwide_perm("core.change_apiclient")
+@require_perm("core.change_apiclient", bankwide=True)
 def apiclient_detail(request, client_id: int):
     """The client's facts and key state; a POST changes its scopes and branches."""
     client = _access(client_id)
@@ -158,7 +139,7 @@ def apiclient_detail(request, client_id: int):
 
 
 @require_POST
-@require_bankwide_perm("core.change_apiclient")
+@require_perm("core.change_apiclient", bankwide=True)
 def apiclient_rotate(request, client_id: int):
     """Issue a new key, shown once; the old one works on for the chosen overlap."""
     client = _access(client_id)
@@ -170,7 +151,7 @@ def apiclient_rotate(request, client_id: int):
 
 
 @require_POST
-@require_bankwide_perm("core.change_apiclient")
+@require_perm("core.change_apiclient", bankwide=True)
 def apiclient_revoke_view(request, client_id: int):
     """Refuse both keys from now on."""
     client = _access(client_id)
@@ -184,7 +165,7 @@ def apiclient_revoke_view(request, client_id: int):
 
 
 @require_POST
-@require_bankwide_perm("core.change_apiclient")
+@require_perm("core.change_apiclient", bankwide=True)
 def apiclient_reactivate_view(request, client_id: int):
     """Accept the current key again."""
     client = _access(client_id)

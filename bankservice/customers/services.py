@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from bankservice.branches.scope import can_act_at
 from bankservice.core.errors import Conflict
-from bankservice.core.masking import mask_identifier, mask_phone
+from bankservice.core.masking import mask_email, mask_identifier, mask_phone
 from bankservice.events.services import record
 
 from .models import Customer
@@ -205,6 +205,30 @@ def pii_shown(request, *, fields, subject, branch, customer: Customer | None = N
             subject=subject,
             payload={"fields": fields, "where": request.path},
         )
+
+
+def contact_shown(request, subject) -> dict[str, str]:
+    """Who a stage record (a complaint, a consultation) is about, as a page or the API shows it:
+    its customer's or its contact's (`contact_name`, `contact_phone`, `contact_email`) name,
+    phone and e-mail; the phone and e-mail masked unless the user holds customers.reveal_pii at
+    the record's branch, and then the look is audited (pii_shown)."""
+    customer = subject.customer
+    if customer is not None:
+        name, phone, email = customer.full_name, customer.phone, customer.email
+    else:
+        name = subject.contact_name
+        phone, email = subject.contact_phone, subject.contact_email
+    if request is not None and can_act_at(request.user, "customers.reveal_pii", subject.branch_id):
+        pii_shown(
+            request,
+            fields=[f for f, value in (("phone", phone), ("email", email)) if value],
+            subject=subject,
+            branch=subject.branch,
+            customer=customer,
+        )
+    else:
+        phone, email = mask_phone(phone), mask_email(email)
+    return {"name": name, "phone": phone, "email": email}
 
 
 # Fields a survivor takes over from its duplicate when it has none of its own.
