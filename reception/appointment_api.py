@@ -44,6 +44,7 @@ from .appointments import (
     appointment_check_in,
     appointment_list,
     appointment_reschedule,
+    audit_contact_shown,
     available_slots,
     manage_path,
 )
@@ -120,8 +121,12 @@ class AppointmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def _reveal(self, appointment: Appointment) -> bool:
+        """Whether the caller may see the contact in full; if so, the look is audited."""
         request = self.context.get("request")
-        return request is not None and can_act_at(request.user, REVEAL_PERM, appointment.branch_id)
+        if request is None or not can_act_at(request.user, REVEAL_PERM, appointment.branch_id):
+            return False
+        audit_contact_shown(request, appointment)
+        return True
 
     def get_contact_phone(self, appointment: Appointment) -> str:
         value = appointment.contact_phone

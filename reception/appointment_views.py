@@ -43,6 +43,7 @@ from .appointments import (
     appointment_check_in,
     appointment_list,
     appointment_reschedule,
+    audit_contact_shown,
     available_slots,
     bookable_days,
     manage_path,
@@ -123,6 +124,8 @@ def appointment_list_view(request):
         phone, email = appointment.contact_phone, appointment.contact_email
         appointment.phone_shown = phone if reveal else mask_phone(phone)
         appointment.email_shown = email if reveal else mask_email(email)
+        if reveal:
+            audit_contact_shown(request, appointment)
         appointment.is_booked = appointment.status == AppointmentStatus.BOOKED
         appointment.advisor_name = display_name(appointment.advisor) if appointment.advisor else ""
         appointments.append(appointment)
@@ -469,11 +472,11 @@ def _render_calendar(
     for appointment in week.appointments:
         appointment.can_change = can_change.get(appointment.branch_id, False)
         appointment.is_booked = appointment.status == AppointmentStatus.BOOKED
-        appointment.phone_shown = (
-            appointment.contact_phone
-            if reveal.get(appointment.branch_id)
-            else mask_phone(appointment.contact_phone)
-        )
+        if reveal.get(appointment.branch_id):
+            appointment.phone_shown = appointment.contact_phone
+            audit_contact_shown(request, appointment, fields=("phone",))
+        else:
+            appointment.phone_shown = mask_phone(appointment.contact_phone)
         appointment.clashes = appointment.is_booked and any(
             t.starts_at < appointment.ends_at and t.ends_at > appointment.starts_at
             for t in week.time_off

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from bankservice.branches.scope import can_act_at
 from bankservice.core.errors import BadInput, Conflict
+from bankservice.customers.services import pii_shown
 from bankservice.customers.validators import normalize_phone
 from bankservice.events.services import record
 from bankservice.sla.clock import BusinessClock
@@ -201,6 +202,19 @@ def appointment_list(*, principal, perm: str = VIEW_PERM):
     """Appointments of the principal's branches, with what a list shows."""
     return Appointment.objects.visible_to(principal, perm).select_related(
         "branch", "service_type", "customer", "ticket", "advisor"
+    )
+
+
+def audit_contact_shown(request, appointment: Appointment, *, fields=("phone", "email")) -> None:
+    """Record that a page or the API shows the appointment's contact `fields` in full (to a
+    role holding customers.reveal_pii)."""
+    values = {"phone": appointment.contact_phone, "email": appointment.contact_email}
+    pii_shown(
+        request,
+        fields=[name for name in fields if values[name]],
+        subject=appointment,
+        branch=appointment.branch,
+        customer=appointment.customer,
     )
 
 

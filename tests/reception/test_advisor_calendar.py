@@ -124,6 +124,7 @@ def test_the_greeter_sees_the_calendar_read_only_with_the_phone_masked(
     assert response.status_code == 200
     body = response.content.decode()
     assert "10:00" in text(response) and "13800138000" not in body
+    assert not Event.objects.filter(type="customer.pii_revealed").exists()
     assert "data-availability-form" not in body and "data-time-off-form" not in body
 
 
@@ -139,9 +140,11 @@ def test_the_calendar_page_has_a_fixed_query_budget(
             advisor=li, branch=li_calendar.branch, service_types=[wealth], weekday=weekday
         )
     AdvisorTimeOff.objects.create(advisor=li, starts_at=at(16), ends_at=at(17))
-    with django_assert_max_num_queries(11):
+    # 11, plus the audit of each phone number the manager sees in full (one insert each).
+    with django_assert_max_num_queries(11 + 6):
         response = client.get(calendar_url(li, week="2026-03-05"))
     assert response.content.decode().count("data-appointment=") == 6
+    assert Event.objects.filter(type="customer.pii_revealed").count() == 6
 
 
 def test_the_advisor_sees_who_has_checked_in_with_the_ticket(

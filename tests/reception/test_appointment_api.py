@@ -150,6 +150,7 @@ def test_greeter_books_for_a_contact_and_sees_the_phone_masked(greeter_api, weal
     assert body["ends_at"] == "2026-03-05T10:30:00+08:00"
     assert body["channel"] == "staff"
     assert body["contact_phone"] == "+86138****8000"  # a greeter may not see personal data
+    assert not Event.objects.filter(type="customer.pii_revealed").exists()
     assert body["manage_url"] == f"/a/{appointment.reference}/"
     assert appointment.contact_phone == "+8613800138000"
     assert appointment.created_by == greeter
@@ -160,6 +161,9 @@ def test_a_teller_may_see_the_contacts_phone(teller_api, wealth):
     assert response.status_code == 201, response.content
     assert response.json()["contact_phone"] == "+8613800138000"
     assert response.json()["contact_email"] == "l@x.cn"
+    event = Event.objects.get(type="customer.pii_revealed")  # the full look is audited
+    assert event.payload == {"fields": ["email", "phone"], "where": APPOINTMENTS}
+    assert event.subject_id == str(response.json()["id"])
 
 
 def test_booking_for_a_customer_record(greeter_api, wealth, branch_a):

@@ -78,13 +78,22 @@ def test_the_list_shows_the_days_appointments_with_the_phone_masked(
     page = text(response)
     assert "Li Lei" in page and "10:00" in page
     assert "+86138****8000" in page and "+8613800138000" not in page
+    assert not Event.objects.filter(type="customer.pii_revealed").exists()
 
 
-def test_a_teller_sees_the_contacts_phone(client, teller, booked, branch_a, reception_clock):
-    booked(10)
+def test_a_teller_sees_the_contacts_phone_and_the_look_is_audited(
+    client, teller, booked, branch_a, reception_clock
+):
+    appointment = booked(10)
+    booked(11, phone="13900139000")
     client.force_login(teller)
     page = text(client.get(LIST, {"branch": branch_a.pk, "day": "2026-03-05"}))
     assert "+8613800138000" in page
+    events = Event.objects.filter(type="customer.pii_revealed").order_by("id")
+    assert [(e.actor_user, e.subject_id, e.payload) for e in events] == [
+        (teller, str(appointment.pk), {"fields": ["phone"], "where": LIST}),
+        (teller, str(appointment.pk + 1), {"fields": ["phone"], "where": LIST}),
+    ]
 
 
 def test_another_branchs_list_is_a_404(client, make_staff, branch_a, branch_b, reception_clock):
