@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from bankservice.branches.scope import ALL_BRANCHES, branch_ids_for
 from bankservice.events.models import Event
+from bankservice.events.selectors import subject_history
 from bankservice.sla.models import Deadline, DeadlineState
 
 from .deadlines import KIND_PREFIX
@@ -59,14 +60,7 @@ def complaint_clocks(complaint: Complaint) -> QuerySet[Deadline]:
 
 def complaint_history(complaint: Complaint) -> QuerySet[Event]:
     """Every event of the complaint, oldest first."""
-    return (
-        Event.objects.filter(
-            subject_type=ContentType.objects.get_for_model(Complaint),
-            subject_id=str(complaint.pk),
-        )
-        .select_related("actor_user", "actor_client")
-        .order_by("occurred_at", "id")
-    )
+    return subject_history(complaint)
 
 
 # --- Regulatory obligations met on time ---------------------------------------------------------

@@ -4,10 +4,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch
 
-from bankservice.events.models import Event
+from bankservice.events.selectors import subject_history
 from reception.selectors import ticket_list
 
 from .models import Article, Consultation, ConsultationStatus
@@ -46,15 +45,8 @@ def consultation_advisors(*, principal):
 
 
 def consultation_history(*, consultation: Consultation):
-    """Its events, oldest first: the history shown on the page (and the audit trail)."""
-    return (
-        Event.objects.filter(
-            subject_type=ContentType.objects.get_for_model(Consultation),
-            subject_id=str(consultation.pk),
-        )
-        .select_related("actor_user", "actor_client")
-        .order_by("id")
-    )
+    """Its events, oldest first: the history shown on the page."""
+    return subject_history(consultation)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from bankservice.branches.models import Branch, StaffMembership
 from bankservice.events.models import Event
+from bankservice.events.selectors import subject_history
 from bankservice.sla.models import Deadline
 
 from .models import OPEN_STATES, Approval, RequestStatus, ServiceRequest
@@ -104,14 +105,7 @@ def access_request(user, id: int, *, perm: str = VIEW_PERM, lock: bool = False) 
 def request_history(request: ServiceRequest) -> QuerySet[Event]:
     """Every event of the request (its transitions, documents, deadlines' escalations), oldest
     first."""
-    return (
-        Event.objects.filter(
-            subject_type=ContentType.objects.get_for_model(ServiceRequest),
-            subject_id=str(request.pk),
-        )
-        .select_related("actor_user", "actor_client")
-        .order_by("occurred_at", "id")
-    )
+    return subject_history(request)
 
 
 def with_warning_time(requests: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:

@@ -1,5 +1,8 @@
 """Reading the event log, always within the reader's branch scope."""
 
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model, QuerySet
+
 from .models import Event
 
 AUDIT_PERM = "events.view_event"
@@ -20,3 +23,18 @@ def customer_timeline(*, customer, stage: str | None = None):
     if stage:
         events = events.filter(type__startswith=f"{stage}.")
     return events.select_related("actor_user", "actor_client", "branch").order_by("-id")
+
+
+def subject_history(subject: Model) -> QuerySet[Event]:
+    """A record's own history for its page (a complaint, consultation, request): its events,
+    oldest first, without the looks at personal data (customer.pii_revealed), which stay in the
+    audit trail but are not something that happened to the record."""
+    return (
+        Event.objects.filter(
+            subject_type=ContentType.objects.get_for_model(subject),
+            subject_id=str(subject.pk),
+        )
+        .exclude(type="customer.pii_revealed")
+        .select_related("actor_user", "actor_client")
+        .order_by("occurred_at", "id")
+    )
